@@ -1,0 +1,1 @@
+"""Command-line adapters: each module registers its subcommand and turns arguments into calls."""

@@ -1,0 +1,1 @@
+"""Evidence shipped with auditpack for `auditpack demo`."""

@@ -1,0 +1,1 @@
+"""Controls: the control matrix, periods, and the assessment of controls against evidence."""

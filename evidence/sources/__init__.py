@@ -1,0 +1,1 @@
+"""Sources of evidence: one module per place evidence comes from."""

@@ -1,0 +1,1 @@
+"""Reports: the audit pack, as PDF and JSON."""

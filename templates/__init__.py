@@ -1,0 +1,1 @@
+"""Jinja2 templates and stylesheets of the audit pack (package data)."""
