@@ -17,7 +17,11 @@ import yaml
 from auditpack.evidence.model import Finding, GateId, Severity
 
 FRAMEWORKS = ("soc2", "iso27001_2013", "iso27001_2022")
-FRAMEWORK_LABELS = {"soc2": "SOC 2", "iso27001_2013": "ISO 27001:2013", "iso27001_2022": "ISO 27001:2022"}
+FRAMEWORK_LABELS = {
+    "soc2": "SOC 2",
+    "iso27001_2013": "ISO 27001:2013",
+    "iso27001_2022": "ISO 27001:2022",
+}
 
 
 class MatrixError(Exception):
@@ -248,12 +252,16 @@ class _MatrixReader:
             raise self.fail(node, f"{what} must be a whole number, not {text!r}")
         return int(text)
 
-    def require(self, fields: dict[str, yaml.Node], name: str, owner: yaml.Node, what: str) -> yaml.Node:
+    def require(
+        self, fields: dict[str, yaml.Node], name: str, owner: yaml.Node, what: str
+    ) -> yaml.Node:
         if name not in fields:
             raise self.fail(owner, f"{what} lacks {name!r}")
         return fields[name]
 
-    def only(self, fields: dict[str, yaml.Node], allowed: set[str], owner: yaml.Node, what: str) -> None:
+    def only(
+        self, fields: dict[str, yaml.Node], allowed: set[str], owner: yaml.Node, what: str
+    ) -> None:
         for name, value in fields.items():
             if name not in allowed:
                 known = ", ".join(sorted(allowed))
@@ -264,20 +272,28 @@ class _MatrixReader:
         try:
             return re.compile(text)
         except re.error as error:
-            raise self.fail(node, f"{what} {text!r} is not a valid regular expression ({error})") from None
+            raise self.fail(
+                node, f"{what} {text!r} is not a valid regular expression ({error})"
+            ) from None
 
     def read(self, root: yaml.Node) -> ControlMatrix:
         top = self.mapping(root, "the matrix")
-        self.only(top, {"version", "frameworks", "controls", "sample_sizes", "gates"}, root, "the matrix")
+        self.only(
+            top, {"version", "frameworks", "controls", "sample_sizes", "gates"}, root, "the matrix"
+        )
         version = self.integer(self.require(top, "version", root, "the matrix"), "version")
         if version != 1:
-            raise self.fail(top["version"], f"matrix version {version}; this auditpack reads version 1")
+            raise self.fail(
+                top["version"], f"matrix version {version}; this auditpack reads version 1"
+            )
         frameworks = self.frameworks(self.require(top, "frameworks", root, "the matrix"))
         controls = self.controls(self.require(top, "controls", root, "the matrix"), frameworks)
         sample_sizes = self.sample_sizes(self.require(top, "sample_sizes", root, "the matrix"))
         gates_node = self.require(top, "gates", root, "the matrix")
         known = {(control.framework, control.id) for control in controls}
-        gates = tuple(self.gate(node, known, sample_sizes) for node in self.sequence(gates_node, "gates"))
+        gates = tuple(
+            self.gate(node, known, sample_sizes) for node in self.sequence(gates_node, "gates")
+        )
         self.check_unique_gates(gates, gates_node)
         return ControlMatrix(self.source, frameworks, controls, gates, sample_sizes)
 
@@ -290,35 +306,62 @@ class _MatrixReader:
         result: list[Control] = []
         for framework, catalogue in self.mapping(node, "controls").items():
             if framework not in frameworks:
-                raise self.fail(catalogue, f"controls for {framework!r}, which frameworks does not list")
+                raise self.fail(
+                    catalogue, f"controls for {framework!r}, which frameworks does not list"
+                )
             for control_id, title in self.mapping(catalogue, f"controls of {framework}").items():
-                result.append(Control(framework, control_id, self.scalar(title, f"title of {control_id}")))
+                result.append(
+                    Control(framework, control_id, self.scalar(title, f"title of {control_id}"))
+                )
         return tuple(result)
 
     def sample_sizes(self, node: yaml.Node) -> dict[str, int]:
         fields = self.mapping(node, "sample_sizes")
-        return {name: self.integer(value, f"sample size for {name}") for name, value in fields.items()}
+        return {
+            name: self.integer(value, f"sample size for {name}") for name, value in fields.items()
+        }
 
     def gate(self, node: yaml.Node, known: set[tuple[str, str]], sizes: dict[str, int]) -> Gate:
         fields = self.mapping(node, "a gate")
-        allowed = {"id", "name", "tools", "rollout_week", "frequency", "remediation", "classify",
-                   "threshold", "controls", "secrets", "runtime"}
+        allowed = {
+            "id",
+            "name",
+            "tools",
+            "rollout_week",
+            "frequency",
+            "remediation",
+            "classify",
+            "threshold",
+            "controls",
+            "secrets",
+            "runtime",
+        }
         self.only(fields, allowed, node, "a gate")
         gate_id = self.scalar(self.require(fields, "id", node, "a gate"), "gate id")
         what = f"gate {gate_id}"
         frequency_node = self.require(fields, "frequency", node, what)
         frequency = self.scalar(frequency_node, f"{what} frequency")
         if frequency not in sizes:
-            raise self.fail(frequency_node, f"{what} frequency {frequency!r} is not in sample_sizes")
+            raise self.fail(
+                frequency_node, f"{what} frequency {frequency!r} is not in sample_sizes"
+            )
         sarif_rules, step_rules = self.classify(self.require(fields, "classify", node, what), what)
         return Gate(
             id=GateId(gate_id),
             name=self.scalar(self.require(fields, "name", node, what), f"{what} name"),
-            tools=tuple(self.scalar(tool, f"{what} tool") for tool in
-                        self.sequence(self.require(fields, "tools", node, what), f"{what} tools")),
-            rollout_week=self.integer(self.require(fields, "rollout_week", node, what), f"{what} rollout_week"),
+            tools=tuple(
+                self.scalar(tool, f"{what} tool")
+                for tool in self.sequence(
+                    self.require(fields, "tools", node, what), f"{what} tools"
+                )
+            ),
+            rollout_week=self.integer(
+                self.require(fields, "rollout_week", node, what), f"{what} rollout_week"
+            ),
             frequency=frequency,
-            remediation=self.scalar(self.require(fields, "remediation", node, what), f"{what} remediation"),
+            remediation=self.scalar(
+                self.require(fields, "remediation", node, what), f"{what} remediation"
+            ),
             threshold=self.threshold(self.require(fields, "threshold", node, what), what),
             sarif_rules=sarif_rules,
             step_rules=step_rules,
@@ -335,16 +378,34 @@ class _MatrixReader:
             raise self.fail(node, f"{what} must be true or false, not {text!r}")
         return text == "true"
 
-    def classify(self, node: yaml.Node, what: str) -> tuple[tuple[SarifRule, ...], tuple[StepRule, ...]]:
+    def classify(
+        self, node: yaml.Node, what: str
+    ) -> tuple[tuple[SarifRule, ...], tuple[StepRule, ...]]:
         fields = self.mapping(node, f"{what} classify")
         self.only(fields, {"sarif", "steps"}, node, f"{what} classify")
-        sarif = [self.sarif_rule(rule, what) for rule in self.sequence(fields.get("sarif", node), f"{what} sarif rules")] if "sarif" in fields else []
-        steps = [self.step_rule(rule, what) for rule in self.sequence(fields["steps"], f"{what} step rules")] if "steps" in fields else []
+        sarif = (
+            [
+                self.sarif_rule(rule, what)
+                for rule in self.sequence(fields.get("sarif", node), f"{what} sarif rules")
+            ]
+            if "sarif" in fields
+            else []
+        )
+        steps = (
+            [
+                self.step_rule(rule, what)
+                for rule in self.sequence(fields["steps"], f"{what} step rules")
+            ]
+            if "steps" in fields
+            else []
+        )
         return tuple(sarif), tuple(steps)
 
     def sarif_rule(self, node: yaml.Node, what: str) -> SarifRule:
         fields = self.mapping(node, f"a SARIF rule of {what}")
-        self.only(fields, {"tool", "category", "path", "run_property"}, node, f"a SARIF rule of {what}")
+        self.only(
+            fields, {"tool", "category", "path", "run_property"}, node, f"a SARIF rule of {what}"
+        )
         if not fields:
             raise self.fail(node, f"a SARIF rule of {what} has no condition")
         prop = fields.get("run_property")
@@ -374,26 +435,43 @@ class _MatrixReader:
             severity = Severity(text)
         except ValueError:
             names = ", ".join(level.value for level in Severity)
-            raise self.fail(severity_node, f"{what} threshold severity {text!r} is not one of {names}") from None
+            raise self.fail(
+                severity_node, f"{what} threshold severity {text!r} is not one of {names}"
+            ) from None
         rules = fields.get("rules")
         return Threshold(
             severity=severity,
             fix_available=self.flag(fields.get("fix_available"), f"{what} fix_available"),
-            rules=frozenset() if rules is None else frozenset(
-                self.scalar(rule, "rule id") for rule in self.sequence(rules, f"{what} threshold rules")),
+            rules=frozenset()
+            if rules is None
+            else frozenset(
+                self.scalar(rule, "rule id")
+                for rule in self.sequence(rules, f"{what} threshold rules")
+            ),
         )
 
-    def mappings(self, node: yaml.Node, what: str, known: set[tuple[str, str]]) -> tuple[Mapping, ...]:
+    def mappings(
+        self, node: yaml.Node, what: str, known: set[tuple[str, str]]
+    ) -> tuple[Mapping, ...]:
         result: list[Mapping] = []
         for framework, entries in self.mapping(node, f"{what} controls").items():
             for entry in self.sequence(entries, f"{what} {framework} controls"):
                 fields = self.mapping(entry, f"a {framework} mapping of {what}")
                 self.only(fields, {"id", "rationale", "source"}, entry, f"a mapping of {what}")
-                control_id = self.scalar(self.require(fields, "id", entry, "a mapping"), "control id")
+                control_id = self.scalar(
+                    self.require(fields, "id", entry, "a mapping"), "control id"
+                )
                 if (framework, control_id) not in known:
-                    raise self.fail(entry, f"{what} maps to {framework} {control_id}, which controls does not list")
-                rationale = self.scalar(self.require(fields, "rationale", entry, "a mapping"), "rationale")
-                source = self.scalar(fields["source"], "source") if "source" in fields else "criteria"
+                    raise self.fail(
+                        entry,
+                        f"{what} maps to {framework} {control_id}, which controls does not list",
+                    )
+                rationale = self.scalar(
+                    self.require(fields, "rationale", entry, "a mapping"), "rationale"
+                )
+                source = (
+                    self.scalar(fields["source"], "source") if "source" in fields else "criteria"
+                )
                 result.append(Mapping(framework, control_id, rationale, source))
         return tuple(result)
 

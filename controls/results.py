@@ -36,6 +36,8 @@ class RuntimeCoverage:
     events: int
     rules: tuple[tuple[str, str, int], ...]  # (rule, priority, count), busiest first
     serious_events: tuple[RuntimeEvent, ...]  # critical and error events, by time
+    heartbeats: int = 0  # Falco's internal events (metrics snapshots): running, no alert
+    item_ids: tuple[int, ...] = ()  # the Falco items the figures come from
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,17 @@ class GateAssessment:
     item_ids: tuple[int, ...]
     evidence_gaps: tuple[EvidenceGap, ...]
     runtime: RuntimeCoverage | None = None
+    weekly: tuple[WeekFigures, ...] = ()  # every week of the period, in order
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    """A gate's executions in one week (Monday start, UTC), for the pass-rate chart."""
+
+    week_start: date
+    executions: int
+    passed: int
+    failed: int
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,8 @@ class Assessment:
     evidence_gaps: tuple[EvidenceGap, ...]
     repositories: tuple[str, ...]
     status_counts: dict[Status, int] = field(default_factory=dict)
+    # executions per (repository, gate id) in the period: the coverage heat map
+    coverage: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def gate(self, gate_id: str) -> GateAssessment:
         for assessed in self.gates:

@@ -78,7 +78,9 @@ def run_from_json(entry: dict[str, Any]) -> WorkflowRun:
             url=str(entry.get("html_url") or entry.get("url") or ""),
         )
     except (KeyError, TypeError, ValueError, AssertionError) as error:
-        raise CollectionError(f"workflow run {entry.get('id')!r} is incomplete ({error!r})") from None
+        raise CollectionError(
+            f"workflow run {entry.get('id')!r} is incomplete ({error!r})"
+        ) from None
 
 
 def _repository_of(entry: dict[str, Any]) -> str:

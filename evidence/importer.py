@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 from auditpack.controls.matrix import ControlMatrix
 from auditpack.evidence import actions
@@ -47,6 +47,8 @@ class Origin:
     object_lock_retain_until: datetime | None = None
     gate: GateId | None = None  # when the source already knows the gate
     classify_path: str | None = None  # the path the matrix's path rules see; source if None
+    note: str = ""  # shown beside the item, e.g. that a SARIF is GitHub's subset of an upload
+    checksum_sha256: str | None = None  # the store's own checksum, base64 (S3 ChecksumSHA256)
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,7 @@ def import_sarif(
         # The parser names the blob it read; the user knows the file by its source.
         reason = str(error).replace(str(locker.blob_path(blob.sha256)), origin.source)
         return _record_malformed(locker, origin, reason)
-    gates = {
-        run.index: _gate_of(matrix, run, origin)
-        for run in document.runs
-    }
+    gates = {run.index: _gate_of(matrix, run, origin) for run in document.runs}
     secret_gates = {gate.id for gate in matrix.gates if gate.secrets}
     produced = _latest([run.ended_at for run in document.runs]) or origin.produced_at
     redacted = any(gate in secret_gates for gate in gates.values() if gate)
@@ -88,7 +87,9 @@ def import_sarif(
         if not new:
             return ImportResult(item_id, False, 0)
         for run in document.runs:
-            writer.add_sarif_run(item_id, run.index, run.tool, run.tool_version, run.category, gates[run.index])
+            writer.add_sarif_run(
+                item_id, run.index, run.tool, run.tool_version, run.category, gates[run.index]
+            )
         rows = (
             (index, gates[index], finding)
             for index, finding in iter_findings(
@@ -178,6 +179,8 @@ def _item(
         object_lock_mode=origin.object_lock_mode,
         object_lock_retain_until=origin.object_lock_retain_until,
         redacted=redacted,
+        checksum_sha256=origin.checksum_sha256,
+        note=origin.note,
     )
 
 

@@ -28,6 +28,7 @@ from auditpack.evidence.errors import LockerError
 from auditpack.evidence.model import (
     EvidenceGap,
     EvidenceItem,
+    FalcoEvent,
     Finding,
     GapKind,
     GateExecution,
@@ -223,10 +224,19 @@ class Locker:
         return [_run(row) for row in rows]
 
     def executions(self) -> list[GateExecution]:
+        return [execution for _, execution in self.execution_rows()]
+
+    def execution_rows(self) -> list[tuple[int, GateExecution]]:
+        """Gate executions with the id of the job listing each came from."""
         rows = self._db.execute(
             "SELECT * FROM executions ORDER BY repository, run_id, attempt, job_id, step_name"
         )
-        return [_execution(row) for row in rows]
+        return [(int(row["item_id"]), _execution(row)) for row in rows]
+
+    def findings_of(self, item_id: int) -> list[tuple[int, Finding]]:
+        """The findings of one item, each with the index of its SARIF run."""
+        rows = self._db.execute("SELECT * FROM findings WHERE item_id = ? ORDER BY id", (item_id,))
+        return [(int(row["run_index"]), _finding(row)) for row in rows]
 
     def gaps(self) -> list[EvidenceGap]:
         return [_gap(row) for row in self._db.execute("SELECT * FROM gaps ORDER BY id")]
@@ -241,6 +251,16 @@ class Locker:
     def checkpoint(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM checkpoints WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row["value"])
+
+    def falco_events(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[tuple[int, FalcoEvent]]:
+        """Falco events in [start, end), by time, with the id of the item each came from."""
+        rows = self._db.execute(
+            """SELECT * FROM falco_events WHERE time >= ? AND time < ? ORDER BY time, id""",
+            (to_db_time(start) or "", to_db_time(end) or "~"),
+        )
+        return [(int(row["item_id"]), _falco_event(row)) for row in rows]
 
     def query(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Read-only access for reports and collectors that need their own view."""
@@ -265,8 +285,8 @@ class LockerWriter:
         cursor = self._db.execute(
             """INSERT INTO items (sha256, kind, source, produced_at, retrieved_at, size, gate,
                    repository, run_id, version_id, etag, object_lock_mode,
-                   object_lock_retain_until, redacted, note)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   object_lock_retain_until, redacted, note, checksum_sha256)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 item.sha256,
                 item.kind.value,
@@ -283,6 +303,7 @@ class LockerWriter:
                 to_db_time(item.object_lock_retain_until),
                 int(item.redacted),
                 item.note,
+                item.checksum_sha256,
             ),
         )
         assert cursor.lastrowid is not None
@@ -302,9 +323,7 @@ class LockerWriter:
             (item_id, run_index, tool, tool_version, category, gate),
         )
 
-    def add_findings(
-        self, item_id: int, rows: Iterable[tuple[int, GateId | None, Finding]]
-    ) -> int:
+    def add_findings(self, item_id: int, rows: Iterable[tuple[int, GateId | None, Finding]]) -> int:
         """Insert (run index, gate, finding) rows; returns how many."""
         count = 0
         batch: list[tuple[object, ...]] = []
@@ -382,6 +401,16 @@ class LockerWriter:
     def set_checkpoint(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (key, value))
 
+    def add_falco_events(self, item_id: int, events: Iterable[FalcoEvent]) -> int:
+        """Insert the Falco events of one item; returns how many."""
+        rows = [_falco_row(item_id, event) for event in events]
+        self._db.executemany(
+            """INSERT INTO falco_events (item_id, uuid, time, priority, rule, source, hostname,
+                   output, internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            rows,
+        )
+        return len(rows)
+
 
 def _finding_row(
     item_id: int, run_index: int, gate: GateId | None, finding: Finding
@@ -439,6 +468,33 @@ def _execution_row(item_id: int, execution: GateExecution) -> tuple[object, ...]
     )
 
 
+def _falco_row(item_id: int, event: FalcoEvent) -> tuple[object, ...]:
+    return (
+        item_id,
+        event.uuid,
+        to_db_time(event.time),
+        event.priority,
+        event.rule,
+        event.source,
+        event.hostname,
+        event.output,
+        int(event.internal),
+    )
+
+
+def _falco_event(row: sqlite3.Row) -> FalcoEvent:
+    return FalcoEvent(
+        time=_required_time(row["time"]),
+        priority=row["priority"],
+        rule=row["rule"],
+        output=row["output"],
+        source=row["source"],
+        hostname=row["hostname"],
+        uuid=row["uuid"],
+        internal=bool(row["internal"]),
+    )
+
+
 def _item(row: sqlite3.Row) -> EvidenceItem:
     return EvidenceItem(
         sha256=Sha256(row["sha256"]),
@@ -456,6 +512,7 @@ def _item(row: sqlite3.Row) -> EvidenceItem:
         object_lock_retain_until=from_db_time(row["object_lock_retain_until"]),
         redacted=bool(row["redacted"]),
         note=row["note"],
+        checksum_sha256=row["checksum_sha256"],
     )
 
 

@@ -15,7 +15,8 @@ CREATE TABLE items (
     object_lock_mode TEXT,
     object_lock_retain_until TEXT,
     redacted INTEGER NOT NULL DEFAULT 0,
-    note TEXT NOT NULL DEFAULT ''
+    note TEXT NOT NULL DEFAULT '',
+    checksum_sha256 TEXT
 );
 CREATE UNIQUE INDEX items_identity ON items (sha256, source, ifnull(version_id, ''));
 CREATE INDEX items_source ON items (source);

@@ -105,6 +105,7 @@ class EvidenceItem:
     object_lock_retain_until: datetime | None = None
     redacted: bool = False  # the item holds secrets: reports show only a redacted copy
     note: str = ""
+    checksum_sha256: str | None = None  # the store's own checksum (S3 ChecksumSHA256, base64)
 
 
 @dataclass(frozen=True)
@@ -174,3 +175,17 @@ class EvidenceGap:
     gate: GateId | None = None
     repository: Repository | None = None
     run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FalcoEvent:
+    """One Falco runtime event. Internal events (metrics snapshots) prove Falco ran; no alert."""
+
+    time: datetime
+    priority: str  # Falco's name, capitalised: Emergency ... Debug
+    rule: str
+    output: str  # redacted
+    source: str | None = None
+    hostname: str | None = None
+    uuid: str | None = None
+    internal: bool = False

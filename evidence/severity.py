@@ -1,4 +1,4 @@
-"""Folds the severities scanners report (CVSS scores, their own words, SARIF levels) into one scale."""
+"""Folds what scanners report (CVSS scores, their own words, SARIF levels) into one severity."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def normalise_severity(
         return severity_from_cvss(score)
 
     if tool_severity is not None:
-        word = _tool_word(tool_severity)
+        word = tool_severity_word(tool_severity)
         if word is not None:
             return word
 
@@ -82,7 +82,8 @@ def _parse_score(value: str | float | None) -> float | None:
     return score
 
 
-def _tool_word(text: str) -> Severity | None:
+def tool_severity_word(text: str) -> Severity | None:
+    """The severity a tool's own word or Snyk-style rule text names, or None if it names none."""
     word = text.strip().lower()
     if word in _WORDS:
         return _WORDS[word]
