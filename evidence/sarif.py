@@ -152,12 +152,20 @@ def _open(path: Path) -> Iterator[io.BufferedIOBase]:
         if magic == _GZIP_MAGIC:
             stream = gzip.GzipFile(fileobj=raw, mode="rb")
 
-        head = stream.read(3)
-        if not head.strip():
-            raise SarifError(f"{path}: is empty, not a SARIF log")
         # RFC 8259 §8.1 lets parsers ignore a BOM; yajl does not, and .NET tools write one.
-        stream.seek(3 if head == _BOM else 0)
+        start = 3 if stream.read(3) == _BOM else 0
+        stream.seek(start)
+        if _is_blank(stream):
+            raise SarifError(f"{path}: is empty, not a SARIF log")
+        stream.seek(start)
         yield stream
+
+
+def _is_blank(stream: io.BufferedIOBase) -> bool:
+    while chunk := stream.read(1 << 16):
+        if chunk.strip():
+            return False
+    return True
 
 
 @contextmanager
@@ -172,7 +180,8 @@ def _errors_named(path: Path) -> Iterator[None]:
         raise SarifError(f"{path}: is not JSON ({detail})") from exc
     except (OSError, EOFError, zlib.error) as exc:
         # gzip.BadGzipFile is an OSError; a cut-off gzip stream raises EOFError.
-        raise SarifError(f"{path}: cannot be read ({exc})") from exc
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SarifError(f"{path}: cannot be read ({detail})") from exc
 
 
 def _stream_results(path: Path) -> Generator[dict[str, Any], None, None]:
@@ -425,7 +434,7 @@ def _finding(run: SarifRun, result: dict[str, Any], secret_scanning: bool) -> Fi
     secrets = _snippets(result) if secret_scanning else []
 
     def clean(text: str) -> str:
-        cleaned: str = redact_text(_strip_ansi(text), secrets)
+        cleaned: str = redact_text(_strip_ansi(text), secrets) if text else text
         return cleaned
 
     message = _message(result, rule)

@@ -339,4 +339,4 @@ def public_url(url: str) -> str:
         for pair in parts.query.split("&")
         if pair and pair.split("=", 1)[0].lower() not in _SECRET_QUERY_KEYS
     )
-    return urlunsplit((parts.scheme, host, parts.path, query, ""))
+    return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))

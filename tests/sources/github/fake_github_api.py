@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -67,7 +67,9 @@ def _parse(text: str) -> datetime:
 class _Server:
     def __init__(self, app: Callable[..., Any]) -> None:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -153,6 +155,7 @@ class FakeGitHub:
         when = created or _parse(run["created_at"])
         entry = self._templates.artifact(repo.full_name, artifact_id, name, run["id"], when)
         entry.update(expired=expired, size_in_bytes=len(content))
+        entry["expires_at"] = _stamp(when + timedelta(days=90))
         entry["digest"] = "sha256:" + hashlib.sha256(content).hexdigest()
         repo.artifacts.append(entry)
         repo.zips[artifact_id] = content

@@ -18,6 +18,15 @@ from auditpack.evidence.sources.github_client import GitHubApi
 
 PERIOD = parse_period("2026-Q3")
 REPO = "acme/web"
+WHOLE_QUERY = "created=2026-07-01T00%3A00%3A00Z..2026-09-30T23%3A59%3A59Z"
+
+
+def jobs_url(run_id: int) -> str:
+    return f"/repos/{REPO}/actions/runs/{run_id}/jobs?filter=all&per_page=100"
+
+
+def zip_url(artifact_id: int) -> str:
+    return f"/repos/{REPO}/actions/artifacts/{artifact_id}/zip"
 
 
 def at(text: str) -> datetime:
@@ -61,15 +70,24 @@ def build_web(fake: FakeGitHub, data_dir: Path) -> dict[str, int]:
     fake.add_run(repo, at("2026-10-01T00:00:00"))
     trivy = (sarif / "trivy" / "trivy_image_single_vuln_v0.43.1.sarif").read_bytes()
     checkov = (sarif / "checkov" / "checkov_2.3.55_docs_example.sarif").read_bytes()
-    fake.add_artifact(repo, first, "trivy-image-results", zip_of({"trivy.sarif": trivy}))
+    image = fake.add_artifact(repo, first, "trivy-image-results", zip_of({"trivy.sarif": trivy}))
     fake.add_artifact(repo, first, "build-output", zip_of({"app.bin": b"\0" * 100}))
-    fake.add_artifact(repo, second, "checkov-sarif", zip_of({"reports/results.sarif": checkov}))
-    fake.add_artifact(repo, last, "semgrep-sarif", b"", expired=True)
+    iac = fake.add_artifact(repo, second, "checkov-sarif", zip_of({"reports/results.sarif": checkov}))
+    expired = fake.add_artifact(repo, last, "semgrep-sarif", b"", expired=True)
+    expired["expires_at"] = "2026-10-01T06:00:00Z"  # a repository retaining artefacts one day
     fake.add_artifact(repo, before, "trivy-image-results", zip_of({"trivy.sarif": trivy}))
     codeql = (sarif / "codeql" / "codeql-action_two_runs_lgtm_and_codeql.sarif").read_bytes()
-    fake.add_analysis(repo, at("2026-08-15T10:00:00"), codeql)
+    analysis = fake.add_analysis(repo, at("2026-08-15T10:00:00"), codeql)
     fake.add_analysis(repo, at("2026-05-15T10:00:00"), codeql)
-    return {"first": first["id"], "second": second["id"], "last": last["id"]}
+    return {
+        "first": first["id"],
+        "second": second["id"],
+        "last": last["id"],
+        "trivy": image["id"],
+        "checkov": iac["id"],
+        "expired": expired["id"],
+        "analysis": analysis["id"],
+    }
 
 
 def collect(api: GitHubApi, locker: Locker, matrix: ControlMatrix, **scope: object):  # noqa: ANN201
@@ -94,17 +112,36 @@ def test_collects_runs_jobs_artefacts_and_analyses(
         (ids["first"], "sast", "sast", "Run semgrep", Outcome.PASSED),
         (ids["second"], "iac-scan", "iac", "Run checkov", Outcome.FAILED),
     ]
-    api_base = "https://api.github.com"  # noqa: F841 - sources use the configured base URL
-    base = fake.url
-    kinds = [(item.kind, item.source.removeprefix(base)) for item in locker.items()]
-    zip_of_first = [s for k, s in kinds if k is ItemKind.ARTIFACT_ZIP]
-    assert len(zip_of_first) == 2
-    sarif = sorted((item.gate, item.source.split("#")[1]) for item in locker.items() if item.kind is ItemKind.SARIF)
-    assert sarif == [("iac-scan", "reports/results.sarif"), ("image-scan", "trivy.sarif")]
+    assert [(item.kind, item.source.removeprefix(fake.url)) for item in locker.items()] == [
+        (ItemKind.API_RESPONSE, "/orgs/acme/repos?type=all&per_page=100"),
+        (ItemKind.WORKFLOW_RUNS, f"/repos/{REPO}/actions/runs?{WHOLE_QUERY}&per_page=100"),
+        (ItemKind.WORKFLOW_JOBS, jobs_url(ids["first"])),
+        (ItemKind.WORKFLOW_JOBS, jobs_url(ids["second"])),
+        (ItemKind.WORKFLOW_JOBS, jobs_url(ids["last"])),
+        (ItemKind.API_RESPONSE, f"/repos/{REPO}/actions/artifacts?per_page=100"),
+        # The artefact listing is newest first.
+        (ItemKind.ARTIFACT_ZIP, zip_url(ids["checkov"])),
+        (ItemKind.SARIF, zip_url(ids["checkov"]) + "#reports/results.sarif"),
+        (ItemKind.ARTIFACT_ZIP, zip_url(ids["trivy"])),
+        (ItemKind.SARIF, zip_url(ids["trivy"]) + "#trivy.sarif"),
+        (ItemKind.API_RESPONSE, f"/repos/{REPO}/code-scanning/analyses?per_page=100"),
+        (ItemKind.CODE_SCANNING_SARIF, f"/repos/{REPO}/code-scanning/analyses/{ids['analysis']}"),
+    ]
+    sarif = [(item.gate, item.run_id) for item in locker.items() if item.kind is ItemKind.SARIF]
+    assert sarif == [("iac-scan", ids["second"]), ("image-scan", ids["first"])]
     scanning = [item for item in locker.items() if item.kind is ItemKind.CODE_SCANNING_SARIF]
     assert [(item.note, item.repository) for item in scanning] == [(CODE_SCANNING_NOTE, REPO)]
-    gaps = [(gap.kind, gap.run_id) for gap in locker.gaps()]
-    assert gaps == [(GapKind.EXPIRED_ARTIFACT, ids["last"])]
+    gaps = [(gap.kind, gap.run_id, gap.source.removeprefix(fake.url)) for gap in locker.gaps()]
+    assert gaps == [
+        (GapKind.EXPIRED_ARTIFACT, ids["last"], zip_url(ids["expired"])),
+        # GitHub's copy keeps LGTM.com's run, which the built-in matrix does not classify.
+        (GapKind.UNCLASSIFIED, None, f"/repos/{REPO}/code-scanning/analyses/{ids['analysis']}#run0"),
+    ]
+    expired = locker.gaps()[0].reason
+    assert expired == (
+        f"{REPO}: artefact 'semgrep-sarif' of run {ids['last']} expired on 2026-10-01 before it "
+        "was collected; collect more often than the retention period (90 days by default)"
+    )
     [population] = locker.populations()
     assert (population.name, population.count, population.source_count) == (
         f"github-runs:{REPO}",
