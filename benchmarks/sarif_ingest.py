@@ -56,7 +56,9 @@ def _measure(mode: str, path: Path) -> dict[str, object]:
             log = json.load(file)
         figures["results"] = sum(len(run.get("results", [])) for run in log["runs"])
     figures["seconds"] = time.perf_counter() - started
-    figures["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    figures["max_rss_mb"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )  # KiB on Linux
     return figures
 
 
@@ -70,7 +72,7 @@ def _run(mode: str, path: Path) -> dict[str, object]:
 
 def _print_table(size: int, rows: list[dict[str, object]]) -> None:
     mb = size / 1e6
-    print(f"| reader | file size | results | seconds | MB/s | peak RSS (MB) |")
+    print("| reader | file size | results | seconds | MB/s | peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|---:|")
     for row in rows:
         seconds = float(str(row["seconds"]))
@@ -144,7 +146,11 @@ def _results() -> Iterator[str]:
                                 "uriBaseId": "%SRCROOT%",
                                 "index": n % 5000,
                             },
-                            "region": {"startLine": n % 3000 + 1, "startColumn": 5, "endColumn": 40},
+                            "region": {
+                                "startLine": n % 3000 + 1,
+                                "startColumn": 5,
+                                "endColumn": 40,
+                            },
                         }
                     }
                 ],

@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 
 from auditpack.controls.matrix import Control, ControlMatrix, Gate
 from auditpack.controls.period import Period
-from auditpack.controls.runtime import assess_runtime
 from auditpack.controls.results import (
     Assessment,
     ControlAssessment,
@@ -24,6 +23,7 @@ from auditpack.controls.results import (
     Status,
     WeekFigures,
 )
+from auditpack.controls.runtime import assess_runtime
 from auditpack.evidence.locker import Locker, from_db_time, to_db_time
 from auditpack.evidence.model import (
     EvidenceGap,
@@ -164,9 +164,52 @@ def _findings_of(locker: Locker, scans: list[Scan]) -> dict[tuple[int, int], lis
 # One gate ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _GateFacts:
+    """What the locker shows of one gate in the period, before any judgement."""
+
+    executions: list[Execution]
+    scans: list[Scan]
+    latest: list[Scan]
+    unblocked: list[Scan]
+    outcomes: Counter[Outcome]
+    covered: tuple[str, ...]
+    missing: tuple[str, ...]
+    gaps: tuple[EvidenceGap, ...]
+    open_counts: Counter[Severity]
+    suppressed: int
+    above: int
+
+
 def _assess_gate(locker: Locker, gate: Gate, period: Period, evidence: _Evidence) -> GateAssessment:
     if gate.runtime:
         return _assess_runtime_gate(locker, gate, period, evidence)
+    facts = _gate_facts(locker, gate, evidence)
+    reasons, status = _judge(gate, period, facts)
+    passed, failed = facts.outcomes[Outcome.PASSED], facts.outcomes[Outcome.FAILED]
+    return GateAssessment(
+        gate=gate,
+        status=status,
+        reasons=reasons,
+        repositories=facts.covered,
+        repositories_missing=facts.missing,
+        executions=len(facts.executions),
+        passed=passed,
+        failed=failed,
+        other_outcomes=len(facts.executions) - passed - failed,
+        scans=len(facts.scans),
+        open_by_severity={severity: facts.open_counts[severity] for severity in Severity},
+        suppressed=facts.suppressed,
+        above_threshold=facts.above,
+        unblocked_breaches=len(facts.unblocked),
+        last_evidence_at=_last_evidence(facts.executions, facts.scans),
+        item_ids=_item_ids(facts.executions, facts.scans, evidence),
+        evidence_gaps=facts.gaps,
+        weekly=_weekly(period, facts.executions),
+    )
+
+
+def _gate_facts(locker: Locker, gate: Gate, evidence: _Evidence) -> _GateFacts:
     executions = evidence.executions.get(gate.id, [])
     scans = evidence.scans.get(gate.id, [])
     findings = _findings_of(locker, scans)
@@ -180,36 +223,20 @@ def _assess_gate(locker: Locker, gate: Gate, period: Period, evidence: _Evidence
                 continue
             open_counts[finding.severity] += 1
             above += gate.threshold.breached_by(finding)
-    unblocked = _unblocked_breaches(gate, scans, findings, executions)
-    outcomes = Counter(execution.execution.outcome for execution in executions)
-    covered = sorted(
-        {e.execution.repository for e in executions} | {s.repository for s in scans} - {""}
-    )
-    missing = tuple(repo for repo in evidence.active_repositories if repo not in covered)
-    gaps = tuple(gap for gap in evidence.gaps if gap.gate == gate.id)
-    item_ids = _item_ids(executions, scans, evidence)
-    reasons, status = _judge(
-        gate, period, executions, scans, missing, above, unblocked, gaps, latest, outcomes
-    )
-    return GateAssessment(
-        gate=gate,
-        status=status,
-        reasons=reasons,
-        repositories=tuple(covered),
-        repositories_missing=missing,
-        executions=len(executions),
-        passed=outcomes[Outcome.PASSED],
-        failed=outcomes[Outcome.FAILED],
-        other_outcomes=len(executions) - outcomes[Outcome.PASSED] - outcomes[Outcome.FAILED],
-        scans=len(scans),
-        open_by_severity={severity: open_counts[severity] for severity in Severity},
+    covered = {e.execution.repository for e in executions} | {s.repository for s in scans}
+    covered.discard("")
+    return _GateFacts(
+        executions=executions,
+        scans=scans,
+        latest=latest,
+        unblocked=_unblocked_breaches(gate, scans, findings, executions),
+        outcomes=Counter(execution.execution.outcome for execution in executions),
+        covered=tuple(sorted(covered)),
+        missing=tuple(repo for repo in evidence.active_repositories if repo not in covered),
+        gaps=tuple(gap for gap in evidence.gaps if gap.gate == gate.id),
+        open_counts=open_counts,
         suppressed=suppressed,
-        above_threshold=above,
-        unblocked_breaches=len(unblocked),
-        last_evidence_at=_last_evidence(executions, scans),
-        item_ids=item_ids,
-        evidence_gaps=gaps,
-        weekly=_weekly(period, executions),
+        above=above,
     )
 
 
@@ -246,88 +273,84 @@ def _unblocked_breaches(
     return unblocked
 
 
-def _judge(
-    gate: Gate,
-    period: Period,
-    executions: list[Execution],
-    scans: list[Scan],
-    missing: tuple[str, ...],
-    above: int,
-    unblocked: list[Scan],
-    gaps: tuple[EvidenceGap, ...],
-    latest: list[Scan],
-    outcomes: Counter[Outcome],
-) -> tuple[tuple[Reason, ...], Status]:
+def _judge(gate: Gate, period: Period, facts: _GateFacts) -> tuple[tuple[Reason, ...], Status]:
     """The status and the sentences behind it, worst first."""
-    if not executions and not scans:
-        return (
-            Reason(f"No run of the {gate.name} gate and no scanner output in {period.label}."),
-        ), Status.NO_EVIDENCE
-    failing: list[Reason] = []
-    partial: list[Reason] = []
-    holding: list[Reason] = []
-    if unblocked:
-        failing.append(
-            Reason(
-                f"{len(unblocked)} scan(s) found findings at or above the threshold "
-                f"({gate.threshold.describe()}) while the gate passed: it did not block.",
-                tuple(sorted({scan.item_id for scan in unblocked})),
-            )
-        )
-    if missing:
-        partial.append(
-            Reason(
-                f"The gate did not run on {len(missing)} of the repositories active in the period: "
-                + ", ".join(missing)
-                + "."
-            )
-        )
-    idle = _idle_weeks(period, executions, scans)
-    if idle:
-        partial.append(
-            Reason(
-                f"No run of the gate in {len(idle)} week(s) of the period (weeks starting "
-                + ", ".join(week.isoformat() for week in idle[:6])
-                + ("..." if len(idle) > 6 else "")
-                + ")."
-            )
-        )
-    if above:
-        partial.append(
-            Reason(
-                f"{above} open finding(s) at or above the threshold in the latest scans.",
-                tuple(sorted({scan.item_id for scan in latest})),
-            )
-        )
-    if gaps:
-        partial.append(Reason(_gap_sentence(gaps)))
-    if not scans:
-        partial.append(
-            Reason(
-                "The gate ran, but no scanner output (SARIF) was collected to show what it found."
-            )
-        )
-    if not executions:
-        partial.append(
-            Reason(
-                "Scanner output exists, but no CI run history was collected: that the gate ran on "
-                "every change and blocked cannot be shown.",
-                tuple(sorted({scan.item_id for scan in scans})),
-            )
-        )
-    if executions:
-        holding.append(
-            Reason(
-                f"{len(executions)} execution(s): {outcomes[Outcome.PASSED]} passed, "
-                f"{outcomes[Outcome.FAILED]} failed (blocked).",
-                tuple(sorted({e.item_id for e in executions}))[:50],
-            )
-        )
+    if not facts.executions and not facts.scans:
+        text = f"No run of the {gate.name} gate and no scanner output in {period.label}."
+        return (Reason(text),), Status.NO_EVIDENCE
+    failing = _failing(gate, facts)
+    partial = _shortfalls(period, facts)
+    holding = _what_held(facts)
     if failing:
         return tuple(failing + partial + holding), Status.NOT_EFFECTIVE
     if partial:
         return tuple(partial + holding), Status.PARTIALLY_EFFECTIVE
-    return tuple(holding) or (Reason("The gate ran throughout the period."),), Status.EFFECTIVE
+    return tuple(holding), Status.EFFECTIVE
+
+
+def _failing(gate: Gate, facts: _GateFacts) -> list[Reason]:
+    if not facts.unblocked:
+        return []
+    text = (
+        f"{len(facts.unblocked)} scan(s) found findings at or above the threshold "
+        f"({gate.threshold.describe()}) while the gate passed: it did not block."
+    )
+    return [Reason(text, tuple(sorted({scan.item_id for scan in facts.unblocked})))]
+
+
+def _shortfalls(period: Period, facts: _GateFacts) -> list[Reason]:
+    reasons = []
+    if facts.missing:
+        reasons.append(
+            Reason(
+                f"The gate did not run on {len(facts.missing)} of the repositories active in the "
+                f"period: {', '.join(facts.missing)}."
+            )
+        )
+    idle = _idle_weeks(period, facts.executions, facts.scans)
+    if idle:
+        shown = ", ".join(week.isoformat() for week in idle[:6]) + ("..." if len(idle) > 6 else "")
+        reasons.append(
+            Reason(
+                f"No run of the gate in {len(idle)} week(s) of the period (weeks starting {shown})."
+            )
+        )
+    if facts.above:
+        reasons.append(
+            Reason(
+                f"{facts.above} open finding(s) at or above the threshold in the latest scans.",
+                tuple(sorted({scan.item_id for scan in facts.latest})),
+            )
+        )
+    if facts.gaps:
+        reasons.append(Reason(_gap_sentence(facts.gaps)))
+    if not facts.scans:
+        reasons.append(
+            Reason(
+                "The gate ran, but no scanner output (SARIF) was collected to show what it found."
+            )
+        )
+    if not facts.executions:
+        reasons.append(
+            Reason(
+                "Scanner output exists, but no CI run history was collected: that the gate ran on "
+                "every change and blocked cannot be shown.",
+                tuple(sorted({scan.item_id for scan in facts.scans})),
+            )
+        )
+    return reasons
+
+
+def _what_held(facts: _GateFacts) -> list[Reason]:
+    """Facts in the gate's favour: shown beside the concerns, never listed as a gap."""
+    if not facts.executions:
+        return []
+    text = (
+        f"{len(facts.executions)} execution(s): {facts.outcomes[Outcome.PASSED]} passed, "
+        f"{facts.outcomes[Outcome.FAILED]} failed (blocked)."
+    )
+    items = tuple(sorted({execution.item_id for execution in facts.executions}))
+    return [Reason(text, items, concern=False)]
 
 
 def _gap_sentence(gaps: tuple[EvidenceGap, ...]) -> str:
@@ -335,7 +358,10 @@ def _gap_sentence(gaps: tuple[EvidenceGap, ...]) -> str:
     parts = [f"{count} {kind.value.replace('-', ' ')}" for kind, count in sorted(kinds.items())]
     text = "Evidence gaps: " + ", ".join(parts) + "."
     if GapKind.EXPIRED_ARTIFACT in kinds:
-        text += " Collection must run more often than the artefact retention period (90 days by default)."
+        text += (
+            " Collection must run more often than the artefact retention period"
+            " (90 days by default)."
+        )
     return text
 
 
@@ -446,7 +472,8 @@ def _judge_runtime(
         Reason(
             f"Detection was active on {coverage.days_with_events} of {coverage.days_total} days; "
             f"{coverage.events} alert(s) recorded.",
-            item_ids[:50],
+            item_ids,
+            concern=False,
         )
     ]
     status = Status.EFFECTIVE
@@ -503,7 +530,7 @@ def _gap_list(gates: tuple[GateAssessment, ...], matrix: ControlMatrix) -> tuple
             ),
             gate=assessed.gate,
             repositories=assessed.repositories_missing or assessed.repositories,
-            why=" ".join(reason.text for reason in assessed.reasons if reason.text),
+            why=" ".join(reason.text for reason in assessed.reasons if reason.concern),
             remediation=assessed.gate.remediation,
             status=assessed.status,
         )

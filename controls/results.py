@@ -20,10 +20,14 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Reason:
-    """One sentence behind a status, with the locker item ids that show it."""
+    """One sentence behind a status, with the locker item ids that show it.
+
+    A concern is why the status is not better; the others are facts in the control's favour.
+    """
 
     text: str
     item_ids: tuple[int, ...] = ()
+    concern: bool = True
 
 
 @dataclass(frozen=True)

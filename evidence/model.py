@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import NewType
@@ -68,6 +68,9 @@ class GapKind(StrEnum):
     UNCLASSIFIED = "unclassified"
     INCOMPLETE_POPULATION = "incomplete-population"
     UNSAFE_ARCHIVE = "unsafe-archive"
+    # Not missing evidence but evidence of a gate that did not block: a deploy job succeeded
+    # in the same run attempt after a gate had failed. Shown with the gaps so no one misses it.
+    DEPLOY_AFTER_FAILED_GATE = "deploy-after-failed-gate"
 
 
 class Outcome(StrEnum):

@@ -11,8 +11,8 @@ REDACTED = "[REDACTED]"
 # and removing every "abc" from a message would destroy it.
 _MIN_SECRET_LENGTH = 4
 
-# Each pattern matches only what a human would not write in prose, so that finding
-# messages ("Password from [an access to password](1) is hashed insecurely.") survive.
+# The patterns aim at what people do not write in prose, so that finding messages
+# ("Password from [an access to password](1) is hashed insecurely.") survive.
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
     # A snippet cut short has no END line: take the base64 body that follows instead.
@@ -82,7 +82,7 @@ def _usable(secrets: Iterable[str]) -> list[str]:
     """The secrets worth replacing, longest first so that no part of a longer one survives."""
     found: set[str] = set()
     for secret in secrets:
-        # Snippets carry the line around the secret; the bare value may appear elsewhere.
+        # A snippet may carry whitespace or a newline that the message does not.
         for candidate in (secret, secret.strip()):
             if len(candidate) >= _MIN_SECRET_LENGTH:
                 found.add(candidate)

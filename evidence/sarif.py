@@ -84,6 +84,8 @@ class SarifRun:
 
 @dataclass(frozen=True)
 class SarifDocument:
+    """A SARIF log as pass 1 found it; `iter_findings` reads its results from `path`."""
+
     path: Path
     version: str
     runs: tuple[SarifRun, ...]
@@ -96,7 +98,7 @@ def read_sarif(path: Path) -> SarifDocument:
         for prefix, event, value in _IJSON.parse(stream, use_float=True):
             # Results are most of a log: count them here, read them in pass 2.
             if prefix.startswith(_RESULT):
-                if prefix == _RESULT:
+                if prefix == _RESULT and event != "map_key" and event != "end_map":
                     scan.count_result(event)
                 continue
             scan.feed(prefix, event, value)
@@ -117,6 +119,7 @@ def iter_findings(
     if not runs:
         return
 
+    changed = SarifError(f"{doc.path}: changed since it was first read (result counts differ)")
     results = _stream_results(doc.path)
     try:
         for run in runs:
@@ -124,8 +127,10 @@ def iter_findings(
             for _ in range(run.result_count):
                 result = next(results, None)
                 if result is None:
-                    raise SarifError(f"{doc.path}: has fewer results than when it was first read")
+                    raise changed
                 yield run.index, _finding(run, result, collect_snippets)
+        if next(results, None) is not None:
+            raise changed
     finally:
         results.close()
 
@@ -195,6 +200,7 @@ _RUN = "runs.item"
 _RESULT = "runs.item.results.item"
 _PROBLEM_LEVELS = {"error": "error", "warning": "warning", "recommendation": "note"}
 _NO_VALUE = frozenset({"end_map", "end_array", "map_key"})
+_SEVERITY_TAGS = frozenset({"critical", "high", "medium", "low"})
 
 
 class _RunDraft:
@@ -231,10 +237,9 @@ class _Scan:
         return SarifError(f"{self.path}: {what}")
 
     def count_result(self, event: str) -> None:
-        if event == "start_map":
-            self.run.results += 1
-        elif event not in _NO_VALUE:
+        if event != "start_map":
             raise self.fail(f"run {self.run.index}: result {self.run.results} is not an object")
+        self.run.results += 1
 
     def feed(self, prefix: str, event: str, value: Any) -> None:
         if self.rule is not None:
@@ -404,10 +409,15 @@ def _rule_from(value: Any) -> _Rule:
 
 def _rule_tool_severity(short: str, full: str, props: dict[str, Any]) -> str | None:
     """Snyk's "Medium severity - ..." description, or a tag such as Trivy's "HIGH"."""
+    # A description must say "severity": a rule titled "Info" is not an informational one.
+    for text in (short, full):
+        if "severity" in text.lower() and tool_severity_word(text) is not None:
+            return text
     tags = props.get("tags")
-    candidates = [short, full, *(tags if isinstance(tags, list) else ())]
-    words = (c for c in candidates if isinstance(c, str) and tool_severity_word(c) is not None)
-    return next(words, None)
+    for tag in tags if isinstance(tags, list) else ():
+        if isinstance(tag, str) and tag.lower() in _SEVERITY_TAGS:
+            return tag
+    return None
 
 
 def _utc(text: str) -> datetime | None:

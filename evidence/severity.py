@@ -69,6 +69,15 @@ def normalise_severity(
     return _LEVELS.get(level.strip().lower(), Severity.MEDIUM)
 
 
+def tool_severity_word(text: str) -> Severity | None:
+    """The severity a tool's own word or Snyk-style rule text names, or None if it names none."""
+    word = text.strip().lower()
+    if word in _WORDS:
+        return _WORDS[word]
+    match = _SNYK_TEXT.match(text)
+    return _WORDS[match.group(1).lower()] if match else None
+
+
 def _parse_score(value: str | float | None) -> float | None:
     """A CVSS-like score in 0..10, or None when the value is absent or not one."""
     if value is None or isinstance(value, bool):
@@ -80,12 +89,3 @@ def _parse_score(value: str | float | None) -> float | None:
     if math.isnan(score) or not 0.0 <= score <= 10.0:
         return None
     return score
-
-
-def tool_severity_word(text: str) -> Severity | None:
-    """The severity a tool's own word or Snyk-style rule text names, or None if it names none."""
-    word = text.strip().lower()
-    if word in _WORDS:
-        return _WORDS[word]
-    match = _SNYK_TEXT.match(text)
-    return _WORDS[match.group(1).lower()] if match else None

@@ -75,11 +75,17 @@ def render_pdf(
 
 
 def _write(html: HTML, target: IO[bytes], embedded: list[Attachment], errors: list[str]) -> None:
-    html.write_pdf(target, pdf_variant="pdf/a-3b", attachments=embedded)
+    html.write_pdf(target, pdf_variant="pdf/a-3b", attachments=embedded, finisher=_unique_af)
     # WeasyPrint logs what it could not draw and carries on; a pack with a hole in it is
     # not one to hand an auditor.
     if errors:
         raise RenderError(f"cannot render the pack: {_one_line(errors[0])}")
+
+
+def _unique_af(document: Any, pdf: Any) -> None:
+    """List each embedded file once in the catalogue's /AF (WeasyPrint 70 adds each twice)."""
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"][:] = list(dict.fromkeys(pdf.catalog["AF"]))
 
 
 class _ErrorLog(logging.Handler):

@@ -8,6 +8,7 @@ and a collection repeated over the same period sends ETags and downloads nothing
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -22,7 +23,6 @@ from auditpack.controls.matrix import ControlMatrix
 from auditpack.controls.period import Period
 from auditpack.evidence import actions
 from auditpack.evidence.importer import (
-    ImportResult,
     Origin,
     import_job_listing,
     import_run_listing,
@@ -33,7 +33,9 @@ from auditpack.evidence.model import (
     EvidenceGap,
     EvidenceItem,
     GapKind,
+    GateExecution,
     ItemKind,
+    Outcome,
     Repository,
 )
 from auditpack.evidence.progress import NoProgress, Progress
@@ -58,6 +60,8 @@ CODE_SCANNING_NOTE = (
     "GitHub's code-scanning copy of the analysis: a subset of the SARIF originally uploaded"
 )
 _DONE = "done"
+# Jobs that ship a change; a gate failing before one of them succeeds did not block it.
+_DEPLOY_JOB = re.compile(r"(?i)deploy|release|publish")
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,23 @@ class CollectionSummary:
     unreconciled: list[str] = field(default_factory=list)
 
 
+@dataclass
+class RequestPlan:
+    """What a collection would send, counted from listings' totals (`--dry-run`)."""
+
+    repositories: int = 0
+    runs: int = 0
+    windows: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, count: int) -> None:
+        self.requests[kind] = self.requests.get(kind, 0) + count
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+
 @dataclass(frozen=True)
 class Page:
     """A JSON page, fresh from GitHub or (after a 304) read back from the locker."""
@@ -116,6 +137,7 @@ class GitHubCollector:
         *,
         zip_limits: ZipLimits = ZipLimits(),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        listing_cap: int = LISTING_CAP,
     ) -> None:
         self.api = api
         self.locker = locker
@@ -123,12 +145,14 @@ class GitHubCollector:
         self.progress = progress or NoProgress()
         self.zip_limits = zip_limits
         self.clock = clock
+        self.listing_cap = listing_cap
         self.summary = CollectionSummary()
         self._workdir = Path(tempfile.mkdtemp(dir=locker.root / "tmp", prefix="github-"))
 
     # The whole collection ------------------------------------------------------------------
 
     def collect(self, scope: GitHubScope) -> CollectionSummary:
+        last_gap = self._last_gap_id()
         try:
             repositories = self.repositories(scope)
             for repository in repositories:
@@ -136,7 +160,12 @@ class GitHubCollector:
                 self.progress.advance("repositories", total=len(repositories))
         finally:
             _remove_tree(self._workdir)
+        rows = self.locker.query("SELECT COUNT(*) FROM gaps WHERE id > ?", (last_gap,))
+        self.summary.gaps = int(rows[0][0])
         return self.summary
+
+    def _last_gap_id(self) -> int:
+        return int(self.locker.query("SELECT COALESCE(MAX(id), 0) FROM gaps")[0][0])
 
     def repositories(self, scope: GitHubScope) -> list[Repository]:
         if not scope.org:
@@ -161,6 +190,41 @@ class GitHubCollector:
         self.collect_artifacts(repository, scope, {run.run_id for run in runs})
         self.collect_code_scanning(repository, scope)
 
+    def plan(self, scope: GitHubScope) -> RequestPlan:
+        """Count the requests a collection needs, asking only for totals (one item a page)."""
+        plan = RequestPlan()
+        repositories = self.repositories(scope)
+        plan.repositories = len(repositories)
+        plan.add("repositories", self.api.counter.sent)
+        for repository in repositories:
+            self._plan_repository(repository, scope, plan)
+        return plan
+
+    def _plan_repository(
+        self, repository: Repository, scope: GitHubScope, plan: RequestPlan
+    ) -> None:
+        def count(window: Window) -> int:
+            plan.windows += 1
+            url = self._runs_url(repository, scope, window).replace("per_page=100", "per_page=1")
+            return int(self.api.get(url, kind="plan").json().get("total_count", 0))
+
+        whole = Window(scope.period.start, scope.period.end)
+        windows_before = plan.windows
+        leaves = list(leaf_windows(whole, count(whole), count, self.listing_cap))
+        runs = sum(total for _, total in leaves)
+        # Each window's first page is also its probe; the other pages come on top.
+        pages = plan.windows - windows_before
+        pages += sum(
+            max(0, -(-min(total, self.listing_cap) // PER_PAGE) - 1) for _, total in leaves
+        )
+        plan.runs += runs
+        plan.add("runs", pages)
+        plan.add("jobs", runs)
+        url = self.api.url(f"/repos/{repository}/actions/artifacts", per_page=1)
+        artefacts = int(self.api.get(url, kind="plan").json().get("total_count", 0))
+        plan.add("artefact listings (at most)", max(1, -(-artefacts // PER_PAGE)))
+        plan.add("code-scanning listings (at least)", 1)
+
     # Runs ----------------------------------------------------------------------------------
 
     def collect_runs(self, repository: Repository, scope: GitHubScope) -> list[RunRef]:
@@ -175,9 +239,9 @@ class GitHubCollector:
 
         whole = Window(scope.period.start, scope.period.end)
         reported = count(whole)
-        leaves = list(leaf_windows(whole, reported, count))
+        leaves = list(leaf_windows(whole, reported, count, self.listing_cap))
         for window, total in leaves:
-            if total > LISTING_CAP:
+            if total > self.listing_cap:
                 self._record_capped(repository, window, total)
             next_url = first_pages[window].next_url
             while next_url:
@@ -191,16 +255,14 @@ class GitHubCollector:
         path = f"/repos/{repository}/actions/runs"
         if scope.workflow:
             path = f"/repos/{repository}/actions/workflows/{scope.workflow}/runs"
-        return self.api.url(
-            path, created=window.query(), branch=scope.branch, per_page=PER_PAGE
-        )
+        return self.api.url(path, created=window.query(), branch=scope.branch, per_page=PER_PAGE)
 
     def runs_page(self, url: str) -> Page:
         page = self.page(url, "runs")
         if page.fresh:
             repository = _repository_in(url)
             origin = self.origin(url, repository=repository)
-            self._imported(import_run_listing(self.locker, self._spill(page.body), origin))
+            import_run_listing(self.locker, self._spill(page.body), origin)
             self.remember(page)
         return page
 
@@ -224,7 +286,9 @@ class GitHubCollector:
         windows_total: int,
         runs: dict[int, RunRef],
     ) -> None:
-        url = public_url(self._runs_url(repository, scope, Window(scope.period.start, scope.period.end)))
+        url = public_url(
+            self._runs_url(repository, scope, Window(scope.period.start, scope.period.end))
+        )
         query = f"created={Window(scope.period.start, scope.period.end).query()}"
         query += f" branch={scope.branch}" if scope.branch else ""
         query += f" workflow={scope.workflow}" if scope.workflow else ""
@@ -257,7 +321,7 @@ class GitHubCollector:
             GapKind.INCOMPLETE_POPULATION,
             f"github-runs:{repository}:{window.query()}",
             f"{repository}: {total} runs were created within one second ({window.query()}); "
-            f"GitHub lists at most {LISTING_CAP} of them",
+            f"GitHub lists at most {self.listing_cap} of them",
             repository=repository,
         )
 
@@ -271,13 +335,16 @@ class GitHubCollector:
         url: str | None = self.api.url(
             f"/repos/{repository}/actions/runs/{run.run_id}/jobs", filter="all", per_page=PER_PAGE
         )
+        jobs: list[dict[str, Any]] = []
         try:
             while url:
                 page = self.page(url, "jobs")
+                jobs += page.data.get("jobs") or []
                 if page.fresh:
                     origin = self.origin(url, repository=repository, run_id=run.run_id)
-                    result = import_job_listing(self.locker, self.matrix, self._spill(page.body), origin)
-                    self._imported(result)
+                    result = import_job_listing(
+                        self.locker, self.matrix, self._spill(page.body), origin
+                    )
                     self.summary.job_listings += 1
                     self.summary.executions += result.records
                     self.remember(page)
@@ -285,13 +352,56 @@ class GitHubCollector:
         except GitHubError as error:
             self._fetch_failed(url or "", error, repository, run.run_id)
             return
+        self._deploys_after_failure(repository, run, jobs)
         # A run still in progress may gain jobs; only a finished one is done for good.
         if run.status == "completed":
             self.checkpoint(key, _DONE)
 
+    def _deploys_after_failure(
+        self, repository: Repository, run: RunRef, jobs: list[dict[str, Any]]
+    ) -> None:
+        """A deploy job that succeeded after a gate failed in the same attempt: the gate did
+        not block the change, which is what an auditor tests a gate for."""
+        executions = actions.executions_from_jobs({"jobs": jobs}, self.matrix, repository)
+        failed = [e for e in executions if e.outcome is Outcome.FAILED and e.completed_at]
+        for job in jobs:
+            started = actions.parse_time(job.get("started_at"))
+            if not _DEPLOY_JOB.search(str(job.get("name") or "")) or started is None:
+                continue
+            if job.get("conclusion") != "success":
+                continue
+            attempt = int(job.get("run_attempt") or 1)
+            for gate in failed:
+                if gate.attempt == attempt and gate.completed_at and gate.completed_at <= started:
+                    self._deploy_gap(repository, run, job, gate, started)
+                    break
+
+    def _deploy_gap(
+        self,
+        repository: Repository,
+        run: RunRef,
+        job: dict[str, Any],
+        gate: GateExecution,
+        started: datetime,
+    ) -> None:
+        url = self.api.url(f"/repos/{repository}/actions/runs/{run.run_id}/jobs")
+        assert gate.completed_at is not None
+        self.gap(
+            GapKind.DEPLOY_AFTER_FAILED_GATE,
+            f"{url}#job-{job['id']}",
+            f"{repository}: run {run.run_id} attempt {gate.attempt}: job {job.get('name')!r} "
+            f"succeeded from {started.isoformat()} after gate {gate.gate} failed in job "
+            f"{gate.job_name!r} at {gate.completed_at.isoformat()}",
+            repository=repository,
+            run_id=run.run_id,
+            gate=gate.gate,
+        )
+
     # Artefacts -----------------------------------------------------------------------------
 
-    def collect_artifacts(self, repository: Repository, scope: GitHubScope, run_ids: set[int]) -> None:
+    def collect_artifacts(
+        self, repository: Repository, scope: GitHubScope, run_ids: set[int]
+    ) -> None:
         """List artefacts once per repository (fewer calls than per run) and fetch SARIF ones."""
         pattern = re.compile(scope.artifact_pattern)
         url = self.api.url(f"/repos/{repository}/actions/artifacts", per_page=PER_PAGE)
@@ -337,7 +447,9 @@ class GitHubCollector:
         self.add_item(origin, ItemKind.ARTIFACT_ZIP, blob.sha256, blob.size, f"artefact {name}")
         digest = str(entry.get("digest") or "")
         if digest.startswith("sha256:") and digest[7:] != blob.sha256:
-            self._unsafe(repository, run_id, url, name, f"sha256 {blob.sha256} but GitHub says {digest}")
+            self._unsafe(
+                repository, run_id, url, name, f"sha256 {blob.sha256} but GitHub says {digest}"
+            )
             return
         self._import_archive(repository, run_id, url, name, archive, produced)
         self.progress.advance("artefacts")
@@ -367,7 +479,7 @@ class GitHubCollector:
                 produced_at=produced,
                 classify_path=f"{name}/{entry.name}",
             )
-            self._imported(import_sarif(self.locker, self.matrix, entry.path, origin))
+            import_sarif(self.locker, self.matrix, entry.path, origin)
             self.summary.sarif_files += 1
         self.summary.artifacts_imported += 1
         _remove_tree(workdir)
@@ -418,17 +530,19 @@ class GitHubCollector:
                 return
             self._fetch_failed(url, error, repository, None)
 
-    def collect_analysis(self, repository: Repository, entry: dict[str, Any], created: datetime) -> None:
+    def collect_analysis(
+        self, repository: Repository, entry: dict[str, Any], created: datetime
+    ) -> None:
         key = f"github:analysis:{repository}:{entry['id']}"
         if self.locker.checkpoint(key) == _DONE:
             return
         url = self.api.url(f"/repos/{repository}/code-scanning/analyses/{entry['id']}")
         answer = self.api.get(url, kind="code-scanning", accept="application/sarif+json")
         path = self._spill(answer.body.encode("utf-8"))
-        origin = self.origin(url, repository=repository, produced_at=created, note=CODE_SCANNING_NOTE)
-        self._imported(
-            import_sarif(self.locker, self.matrix, path, origin, kind=ItemKind.CODE_SCANNING_SARIF)
+        origin = self.origin(
+            url, repository=repository, produced_at=created, note=CODE_SCANNING_NOTE
         )
+        import_sarif(self.locker, self.matrix, path, origin, kind=ItemKind.CODE_SCANNING_SARIF)
         self.summary.analyses += 1
         self.checkpoint(key, _DONE)
 
@@ -499,18 +613,13 @@ class GitHubCollector:
     def gap(self, kind: GapKind, source: str, reason: str, **fields: Any) -> None:
         gap = EvidenceGap(kind, public_url(source), reason, self.clock(), **fields)
         with self.locker.transaction() as writer:
-            if writer.add_gap(gap):
-                self.summary.gaps += 1
+            writer.add_gap(gap)
         log.warning("%s", reason)
 
     def _fetch_failed(
         self, url: str, error: GitHubError, repository: Repository, run_id: int | None
     ) -> None:
         self.gap(GapKind.FETCH_FAILED, url, str(error), repository=repository, run_id=run_id)
-
-    def _imported(self, result: ImportResult) -> None:
-        if result.gap is not None:
-            self.summary.gaps += 1
 
     def _spill(self, body: bytes) -> Path:
         handle = tempfile.NamedTemporaryFile(dir=self._workdir, delete=False, suffix=".json")
@@ -549,7 +658,7 @@ def _all_before(entries: list[dict[str, Any]], start: datetime) -> bool:
     """True when a page, newest first, holds only entries created before `start`."""
     times = [actions.parse_time(entry.get("created_at")) for entry in entries]
     known = [moment for moment in times if moment is not None]
-    ordered = all(later >= earlier for later, earlier in zip(known, known[1:], strict=False))
+    ordered = all(later >= earlier for later, earlier in itertools.pairwise(known))
     return bool(known) and ordered and known[0] < start
 
 

@@ -193,7 +193,9 @@ class GitHubApi:
                 return self._stream(location, out, limit)
             except (requests.ConnectionError, requests.Timeout, _RetryableStatus) as error:
                 if attempt + 1 == self._policy.attempts:
-                    raise GitHubError(f"{public_url(location)}: download failed ({error})") from None
+                    raise GitHubError(
+                        f"{public_url(location)}: download failed ({error})"
+                    ) from None
                 out.seek(0)
                 out.truncate()
                 self._pause(self._policy.backoff(attempt), None)
@@ -228,7 +230,9 @@ class GitHubApi:
     def _send(self, url: str, headers: dict[str, str], kind: str) -> Answer | None:
         self.counter.record(kind)
         try:
-            status, response_headers, body = self._requester.requestJson("GET", url, headers=headers)
+            status, response_headers, body = self._requester.requestJson(
+                "GET", url, headers=headers
+            )
         except (requests.ConnectionError, requests.Timeout) as error:
             log.info("GitHub request failed (%s); retrying", type(error).__name__)
             return None

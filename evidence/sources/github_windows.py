@@ -8,6 +8,7 @@ edge lands in one window, never in both and never in neither.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ class Window:
             return []
         edges = [self.start + _SECOND * (self.seconds * index // parts) for index in range(parts)]
         edges.append(self.end)
-        return [Window(left, right) for left, right in zip(edges, edges[1:], strict=False)]
+        return [Window(left, right) for left, right in itertools.pairwise(edges)]
 
 
 def _stamp(moment: datetime) -> str:

@@ -161,6 +161,7 @@ class ObjectFacts:
     version_id: str | None
     lock_mode: str | None
     retain_until: datetime | None
+    etag: str = ""  # of the version fetched, which a write after the listing may have changed
     checksum_sha256: str | None = None
     checksum_type: str | None = None
 
@@ -288,58 +289,56 @@ class _Collector:
 
     def collect(self, location: S3Location) -> None:
         started = self.clock()
-        listed = in_period = 0
+        listed = in_period = held = 0
         for listed_object in list_objects(self.client, location):
             listed += 1
             self.progress.advance("objects listed")
             day, facts = object_day(location, listed_object, self.template)
             if self.period.first_day <= day <= self.period.last_day:
                 in_period += 1
-                self._collect_object(location, listed_object, day, facts)
+                held += self._collect_object(location, listed_object, day, facts)
         self.summary.listed += listed
         self.summary.in_period += in_period
-        self._record_population(location, started, listed, in_period)
+        self._record_population(location, started, listed, in_period, held)
 
     def _record_population(
-        self, location: S3Location, started: datetime, listed: int, in_period: int
+        self, location: S3Location, started: datetime, listed: int, in_period: int, held: int
     ) -> None:
-        # The auditor reconciles: keys under the prefix, of which these fell in the period.
+        # The auditor reconciles the objects of the period that S3 listed with those the
+        # locker holds; the difference is the objects recorded as gaps.
         dated_by = "LastModified or falcosidekick's date folder"
         if self.template is not None and self.template.has_date:
             dated_by = f"the key template {self.template.text}"
         query = (
-            f"ListObjectsV2 Bucket={location.bucket} Prefix={location.prefix!r}; "
-            f"objects dated {self.period.first_day}..{self.period.last_day} by {dated_by}"
+            f"ListObjectsV2 Bucket={location.bucket} Prefix={location.prefix!r} "
+            f"({listed} objects); those dated {self.period.first_day}..{self.period.last_day} "
+            f"by {dated_by}"
         )
-        population = Population(
-            f"s3 {location.uri}", location.uri, query, started, in_period, listed
-        )
+        population = Population(f"s3 {location.uri}", location.uri, query, started, held, in_period)
         with self.locker.transaction() as writer:
             writer.set_population(population)
 
     def _collect_object(
         self, location: S3Location, listed: ListedObject, day: date, facts: KeyFacts
-    ) -> None:
+    ) -> bool:
+        """Fetch and import one object unless the locker has it; returns whether it holds it."""
         source = f"s3://{location.bucket}/{listed.key}"
-        if self._already_collected(source, listed.etag):
+        if self.locker.checkpoint(f"s3-malformed {source}") == listed.etag:
+            self.summary.already_collected += 1  # unreadable last time, and unchanged
+            return False
+        if any(item.etag == listed.etag for item in self.locker.items_from(source)):
             self.summary.already_collected += 1
-            return
+            return True
         try:
             details = self._details(location.bucket, listed.key)
             path, sha256 = self._download(location.bucket, listed.key, details.version_id)
         except (ClientError, BotoCoreError, OSError) as error:
             self._gap(GapKind.FETCH_FAILED, source, f"{source}: {_reason(error)}", facts)
-            return
+            return False
         try:
-            self._import(location, listed, day, facts, details, source, path, sha256)
+            return self._import(location, listed, day, facts, details, source, path, sha256)
         finally:
             path.unlink(missing_ok=True)
-
-    def _already_collected(self, source: str, etag: str) -> bool:
-        """Re-collection skips objects whose ETag the locker holds, or that were unreadable."""
-        if self.locker.checkpoint(f"s3-malformed {source}") == etag:
-            return True
-        return any(item.etag == etag for item in self.locker.items_from(source))
 
     def _details(self, bucket: str, key: str) -> ObjectFacts:
         # head_object gives the lock mode and retain-until date in one call, which also works
@@ -352,6 +351,7 @@ class _Collector:
             version_id=None if version in (None, "null") else version,
             lock_mode=head.get("ObjectLockMode"),
             retain_until=retain.astimezone(UTC) if retain else None,
+            etag=_etag(head.get("ETag")),
             checksum_sha256=checksum,
             checksum_type=kind,
         )
@@ -406,17 +406,18 @@ class _Collector:
         source: str,
         path: Path,
         sha256: str,
-    ) -> None:
+    ) -> bool:
         mismatch = _checksum_mismatch(details, sha256)
         if mismatch:
             self._gap(GapKind.FETCH_FAILED, source, f"{source}: {mismatch}", facts)
-            return
+            return False
         origin = self._origin(listed, day, facts, details, source, location)
         if self._is_falco(listed.key, facts, path):
             result = import_falco(self.locker, self.matrix, path, origin)
         else:
             result = import_sarif(self.locker, self.matrix, path, origin)
-        self._after_import(result, source, listed.etag)
+        self._after_import(result, source, details.etag or listed.etag)
+        return result.item_id is not None
 
     def _origin(
         self,
@@ -440,7 +441,7 @@ class _Collector:
             repository=facts.repository,
             produced_at=produced,
             version_id=details.version_id,
-            etag=listed.etag,
+            etag=details.etag or listed.etag,
             object_lock_mode=details.lock_mode,
             object_lock_retain_until=details.retain_until,
             gate=gate,

@@ -139,7 +139,7 @@ def test_gzipped_lines_read_like_plain_ones(data_dir: Path) -> None:
     ],
 )
 def test_what_is_not_falco_is_refused(data: bytes, reason: str) -> None:
-    with pytest.raises(FalcoFormatError, match=None) as raised:
+    with pytest.raises(FalcoFormatError) as raised:
         parse_falco(data)
 
     assert reason in str(raised.value)

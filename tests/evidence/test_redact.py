@@ -11,7 +11,13 @@ GITHUB_FINE_GRAINED = "github_pat_" + "11ABCDEFG0" * 3 + "_" + "xY9" * 20
 AWS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
 AWS_STS_KEY_ID = "ASIA" + "Y34FZKBOKMUTVV7A"
 SLACK_BOT = "xoxb-" + "123456789012-1234567890123-" + "AbCdEfGhIjKlMnOpQrStUvWx"
-JWT = "eyJ" + "hbGciOiJIUzI1NiJ9" + ".eyJ" + "zdWIiOiIxMjM0NTY3ODkwIn0" + ".dozjgNryP4J3jVmNHl0w5N_XgL0n"
+JWT = (
+    "eyJ"
+    + "hbGciOiJIUzI1NiJ9"
+    + ".eyJ"
+    + "zdWIiOiIxMjM0NTY3ODkwIn0"
+    + ".dozjgNryP4J3jVmNHl0w5N_XgL0n"
+)
 PRIVATE_KEY = (
     "-----BEGIN RSA PRIVATE" + " KEY-----\nMIIEowIBAAKCAQEA7bq3\nq9Hs0w==\n"
     "-----END RSA PRIVATE" + " KEY-----"
@@ -61,7 +67,10 @@ def test_bearer_token_keeps_the_scheme() -> None:
         ("secret: abc123def", f"secret: {REDACTED}"),
         ("token=0a1b2c3d; path=/", f"token={REDACTED}; path=/"),
         ('{"api_key": "abcd1234"}', f'{{"api_key": "{REDACTED}"}}'),
-        ("Possible hardcoded password: 'custom_pass'", f"Possible hardcoded password: '{REDACTED}'"),
+        (
+            "Possible hardcoded password: 'custom_pass'",
+            f"Possible hardcoded password: '{REDACTED}'",
+        ),
         ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG", f"aws_secret_access_key={REDACTED}"),
     ],
 )

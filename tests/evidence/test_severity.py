@@ -27,7 +27,12 @@ def test_cvss_bands_match_github_code_scanning(score: float, expected: Severity)
 
 @pytest.mark.parametrize(
     ("security_severity", "expected"),
-    [("8.8", Severity.HIGH), (" 9.8 ", Severity.CRITICAL), (8.9, Severity.HIGH), (5, Severity.MEDIUM)],
+    [
+        ("8.8", Severity.HIGH),
+        (" 9.8 ", Severity.CRITICAL),
+        (8.9, Severity.HIGH),
+        (5, Severity.MEDIUM),
+    ],
 )
 def test_security_severity_is_read_as_string_or_number(
     security_severity: str | float, expected: Severity

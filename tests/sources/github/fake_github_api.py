@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 RUNS_CAP = 1000
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
 @dataclass
@@ -84,7 +86,8 @@ class _Server:
 class FakeGitHub:
     """State of a pretend GitHub, plus the log of every request it received."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, runs_cap: int = RUNS_CAP) -> None:
+        self.runs_cap = runs_cap
         self._templates = _Templates(data_dir / "github")
         self.repos: dict[str, FakeRepo] = {}
         self.orgs: dict[str, list[str]] = {}
@@ -235,7 +238,7 @@ class FakeGitHub:
             request,
             runs,
             lambda chunk, total: {"total_count": total, "workflow_runs": chunk},
-            cap=RUNS_CAP if filtered else None,
+            cap=self.runs_cap if filtered else None,
         )
 
     def _workflow_runs(self, request: Request, name: str, workflow: str) -> Response:
@@ -408,8 +411,9 @@ class _Templates:
             completed_at=spec.get("completed_at", job["completed_at"]),
             run_url=f"https://api.github.com/repos/{repo}/actions/runs/{run_id}",
         )
+        times = {"started_at": job["started_at"], "completed_at": job["completed_at"]}
         job["steps"] = [
-            dict(step_template, name=name, conclusion=conclusion, number=number)
+            dict(step_template, name=name, conclusion=conclusion, number=number, **times)
             for number, (name, conclusion) in enumerate(spec.get("steps", []), start=1)
         ]
         return job

@@ -49,7 +49,9 @@ def test_primary_limit_waits_until_reset(
 ) -> None:
     reset = str(int((NOW + timedelta(seconds=3)).timestamp()))
     answer = recorded(
-        data_dir, "error_403_primary_rate_limit_exhausted.wiremock.json", **{"X-RateLimit-Reset": reset}
+        data_dir,
+        "error_403_primary_rate_limit_exhausted.wiremock.json",
+        **{"X-RateLimit-Reset": reset},
     )
     fake.fail(PATH, answer)
     statuses = Statuses()
@@ -77,7 +79,9 @@ def test_secondary_limit_429_with_retry_after_as_http_date(
 ) -> None:
     when = format_datetime(NOW + timedelta(seconds=8), usegmt=True)
     answer = recorded(
-        data_dir, "error_429_secondary_rate_limit_retry_after.wiremock.json", **{"Retry-After": when}
+        data_dir,
+        "error_429_secondary_rate_limit_retry_after.wiremock.json",
+        **{"Retry-After": when},
     )
     fake.fail(PATH, answer)
 

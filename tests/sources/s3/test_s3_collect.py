@@ -22,9 +22,9 @@ from auditpack.evidence.model import GapKind, ItemKind
 from auditpack.evidence.sources.s3 import (
     KeyTemplate,
     S3Error,
-    S3Location,
     S3Summary,
     collect_s3,
+    parse_s3_uri,
 )
 
 NOW = datetime(2026, 10, 2, 8, 0, tzinfo=UTC)
@@ -57,7 +57,7 @@ def _fill_evidence_bucket(s3: S3, data_dir: Path) -> dict[str, bytes]:
             data_dir, "semgrep/semgrep_oss_1.66.2_empty.sarif"
         ),
         "ci/acme-web/sast/2026-07-20/broken.sarif.gz": trivy[: len(trivy) // 2],
-        "ci/acme-web/sast/2026-07-21/error.sarif": b"<html><body><h1>Bad Gateway</h1></body></html>",
+        "ci/acme-web/sast/2026-07-21/error.sarif": b"<html><body>Bad Gateway</body></html>",
         "ci/acme-web/sast/2026-07-22/empty.sarif": b"",
     }
     lock = {
@@ -95,11 +95,16 @@ def _fill_falco_bucket(s3: S3, data_dir: Path) -> None:
 
 
 def _collect(
-    locker: Locker, s3: S3, *uris: str, template: KeyTemplate | None = TEMPLATE
+    locker: Locker,
+    s3: S3,
+    *uris: str,
+    template: KeyTemplate | None = TEMPLATE,
+    client: Any = None,
 ) -> S3Summary:
-    locations = [S3Location(*uri.removeprefix("s3://").split("/", 1)) for uri in uris]
+    locations = [parse_s3_uri(uri) for uri in uris]
+    client = client or s3.client
     return collect_s3(
-        locker, load_matrix(), s3.client, locations, Q3, template=template, clock=lambda: NOW
+        locker, load_matrix(), client, locations, Q3, template=template, clock=lambda: NOW
     )
 
 
@@ -192,6 +197,7 @@ def test_recollection_downloads_nothing_already_held(
         s3.calls.clear()
         second = _collect(locker, s3, "s3://evidence-locked/ci")
         items, gaps = len(locker.items()), len(locker.gaps())
+        [population] = locker.populations()
 
     assert first == {
         "ListObjectsV2": 1,
@@ -202,6 +208,7 @@ def test_recollection_downloads_nothing_already_held(
     assert dict(s3.calls) == {"ListObjectsV2": 1}
     assert (second.downloaded, second.already_collected, second.new_items) == (0, 6, 0)
     assert (items, gaps) == (3, 3)
+    assert (population.count, population.source_count) == (3, 6)
 
 
 def test_a_new_version_is_collected_beside_the_old_one(
@@ -253,10 +260,15 @@ def test_falcosidekick_objects_become_runtime_evidence(
         )
     ]
     [population] = populations
+    # Three objects of the period listed, two held: the third is the gap above.
     assert (population.source, population.count, population.source_count) == (
         "s3://falco-alerts/falco",
+        2,
         3,
-        4,
+    )
+    assert population.query == (
+        "ListObjectsV2 Bucket=falco-alerts Prefix='falco' (4 objects); those dated "
+        "2026-07-01..2026-09-30 by LastModified or falcosidekick's date folder"
     )
     assert population.extracted_at == NOW
 
@@ -311,18 +323,24 @@ def test_an_object_that_keeps_failing_is_a_fetch_gap(
 ) -> None:
     _fill_falco_bucket(s3, data_dir)
 
-    def refuse(request: Any, **_: Any) -> AWSResponse | None:
-        return _respond(503, "SlowDown") if "2026-07-02" in request.url else None
+    def drop(request: Any, **_: Any) -> None:
+        if "2026-07-02" in request.url:
+            raise ConnectionClosedError(endpoint_url=request.url)
 
-    s3.client.meta.events.register("before-send.s3.GetObject", refuse)
+    s3.client.meta.events.register("before-send.s3.GetObject", drop)
     with Locker.open(tmp_path / "locker") as locker:
         summary = _collect(locker, s3, "s3://falco-alerts/falco", template=None)
         gaps = [gap for gap in locker.gaps() if gap.kind is GapKind.FETCH_FAILED]
 
     key = "s3://falco-alerts/falco/2026-07-02/2026-07-02T08:00:00+02:00.json"
-    assert summary.new_items == 1
+    url = f"{s3.endpoint}/falco-alerts/falco/2026-07-02/2026-07-02T08%3A00%3A00%2B02%3A00.json"
+    assert (summary.new_items, s3.calls["GetObject"]) == (1, 3)
     assert [(gap.source, gap.reason) for gap in gaps] == [
-        (key, f"{key}: SlowDown (HTTP 503): injected")
+        (
+            key,
+            f"{key}: Connection was closed before we received a valid response from endpoint "
+            f'URL: "{url}".',
+        )
     ]
 
 
@@ -363,10 +381,10 @@ def test_worm_status_per_gate(s3: S3, data_dir: Path, tmp_path: Path) -> None:
         summary = worm_summary(locker, Q3)
 
     assert summary == {
-        "dependency-scan": WormStatus("dependency-scan", 1, 0, (), None, (3,)),
+        "dependency-scan": WormStatus("dependency-scan", 1, 0, (), None, (1,)),
         "image-scan": WormStatus("image-scan", 1, 1, (("GOVERNANCE", 1),), GOVERNANCE_UNTIL, (2,)),
         "runtime-detection": WormStatus("runtime-detection", 2, 0, (), None, (4, 5)),
-        "sast": WormStatus("sast", 1, 1, (("COMPLIANCE", 1),), COMPLIANCE_UNTIL, (1,)),
+        "sast": WormStatus("sast", 1, 1, (("COMPLIANCE", 1),), COMPLIANCE_UNTIL, (3,)),
     }
 
 
