@@ -76,14 +76,18 @@ def build(fake: FakeGitHub, runs: int, seed: int = 7) -> dict[str, dict[str, int
                 ],
             )
             expired = moment < PERIOD.start + timedelta(days=5)  # past a short retention
-            if rng.random() < 0.3:
-                fake.add_artifact(repo, run, "trivy-image-sarif", trivy, expired=expired)
-                sarif += 0 if expired else 1
-                artefacts += 1
-            if rng.random() < 0.2:
-                fake.add_artifact(repo, run, "checkov-sarif", checkov, expired=expired)
-                sarif += 0 if expired else 1
-                artefacts += 1
+            for label, content, share in (
+                ("trivy-image-sarif", trivy, 0.3),
+                ("checkov-sarif", checkov, 0.2),
+            ):
+                if rng.random() < share:
+                    entry = fake.add_artifact(repo, run, label, content, expired=expired)
+                    if expired:
+                        entry["expires_at"] = (moment + timedelta(days=1)).strftime(
+                            "%Y-%m-%dT%H:%M:%SZ"
+                        )
+                    sarif += 0 if expired else 1
+                    artefacts += 1
             if rng.random() < 0.3:
                 fake.add_artifact(repo, run, "build-output", b"PK\x05\x06" + b"\0" * 18)
                 artefacts += 1
@@ -119,20 +123,25 @@ def minimum(facts: dict[str, dict[str, int]], cap: int = 1000) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3000)
+    parser.add_argument("--keep", type=Path, help="keep the locker in this folder (for a pack)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     fake = FakeGitHub(ROOT / "tests" / "data")
     try:
         facts = build(fake, args.runs)
-        report(fake, facts)
+        if args.keep:
+            report(fake, facts, args.keep)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                report(fake, facts, Path(folder))
     finally:
         fake.stop()
 
 
-def report(fake: FakeGitHub, facts: dict[str, dict[str, int]]) -> None:
+def report(fake: FakeGitHub, facts: dict[str, dict[str, int]], folder: Path) -> None:
     matrix = load_matrix()
     scope = GitHubScope(PERIOD, org="acme")
-    with tempfile.TemporaryDirectory() as folder, Locker.open(Path(folder) / "locker") as locker:
+    with Locker.open(folder / "locker") as locker:
         for attempt in ("first", "second"):
             api = GitHubApi("ghp_benchmark", fake.url, sleep=lambda _: None)
             sent, downloads = len(fake.log), len(fake.storage_log)

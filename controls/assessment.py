@@ -499,10 +499,23 @@ def _assess_control(
 ) -> ControlAssessment:
     mapped = tuple((gates[gate.id], mapping) for gate, mapping in matrix.gates_for(control))
     statuses = [assessed.status for assessed, _ in mapped]
-    reasons = tuple(
-        Reason(f"{assessed.gate.name}: {assessed.status.value}.", ()) for assessed, _ in mapped
-    )
+    reasons = tuple(reason for assessed, _ in mapped for reason in _gate_reasons(assessed))
     return ControlAssessment(control, _combine(statuses), reasons, mapped)
+
+
+def _gate_reasons(assessed: GateAssessment) -> list[Reason]:
+    """A control's reasons are its gates' own, each named after its gate."""
+    name = assessed.gate.name
+    if assessed.status is Status.EFFECTIVE:
+        return [
+            Reason(f"{name}: {reason.text}", reason.item_ids, concern=False)
+            for reason in assessed.reasons
+        ]
+    return [
+        Reason(f"{name}: {reason.text}", reason.item_ids, reason.concern)
+        for reason in assessed.reasons
+        if reason.concern
+    ]
 
 
 def _combine(statuses: list[Status]) -> Status:

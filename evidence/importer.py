@@ -80,7 +80,8 @@ def import_sarif(
     gates = {run.index: _gate_of(matrix, run, origin) for run in document.runs}
     secret_gates = {gate.id for gate in matrix.gates if gate.secrets}
     produced = _latest([run.ended_at for run in document.runs]) or origin.produced_at
-    redacted = any(gate in secret_gates for gate in gates.values() if gate)
+    # Reports show only a redacted copy of a secret scanner's output that found something.
+    redacted = any(gates[run.index] in secret_gates and run.result_count for run in document.runs)
     item = _item(blob, kind, origin, produced, _main_gate(gates), redacted)
     with locker.transaction() as writer:
         item_id, new = writer.add_item(item)

@@ -6,10 +6,12 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib as mpl
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from auditpack.controls.results import GateAssessment
 from auditpack.evidence.model import SEVERITIES_WORST_FIRST, Severity
@@ -24,7 +26,7 @@ SEVERITY_COLOURS = {
 # Coverage cells: 0 the repository was not active for the gate, 1 active but the gate never
 # ran there in the period (a gap), 2 the gate ran.
 _COVERAGE_COLOURS = ListedColormap(["#f3f4f6", "#dc2626", "#15803d"])
-_STYLE = {
+_STYLE: dict[Any, Any] = {
     "svg.hashsalt": "auditpack",  # fixed ids: the same pack gives the same bytes
     "svg.fonttype": "none",  # text stays text, set in the document's own font
     "font.family": "DejaVu Sans",
@@ -52,12 +54,18 @@ def severity_by_gate(gates: Sequence[GateAssessment]) -> str:
         left = [0] * len(scanned)
         for severity in SEVERITIES_WORST_FIRST:
             counts = [gate.open_by_severity.get(severity, 0) for gate in scanned]
-            axes.barh(names, counts, left=left, color=SEVERITY_COLOURS[severity],
-                      label=severity.value, height=0.6)
+            axes.barh(
+                names,
+                counts,
+                left=left,
+                color=SEVERITY_COLOURS[severity],
+                label=severity.value,
+                height=0.6,
+            )
             left = [a + b for a, b in zip(left, counts, strict=True)]
         axes.invert_yaxis()
         axes.set_xlabel("open findings in each repository's latest scan")
-        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(ncols=5, loc="lower center", bbox_to_anchor=(0.4, 1.0), frameon=False)
         return _svg(figure)
 
@@ -65,30 +73,37 @@ def severity_by_gate(gates: Sequence[GateAssessment]) -> str:
 def coverage_rows(
     repositories: Sequence[str], gates: Sequence[GateAssessment], limit: int
 ) -> Coverage:
-    """The repositories worth drawing: those with a gap first, most gaps first, up to `limit`."""
-    missing = {repo: sum(repo in gate.repositories_missing for gate in gates) for repo in repositories}
-    with_gaps = sorted((repo for repo in repositories if missing[repo]), key=lambda r: (-missing[r], r))
-    full = [repo for repo in repositories if not missing[repo]]
-    shown = (with_gaps + full)[:limit]
-    hidden_full = len(full) - len([repo for repo in shown if not missing[repo]])
-    return Coverage(tuple(shown), hidden_full, max(0, len(with_gaps) - limit))
+    """The repositories worth drawing: all when they fit, else those with gaps, most first."""
+    missing = {
+        repo: sum(repo in gate.repositories_missing for gate in gates) for repo in repositories
+    }
+    if len(repositories) <= limit:
+        return Coverage(tuple(repositories), 0, 0)
+    with_gaps = sorted((r for r in repositories if missing[r]), key=lambda r: (-missing[r], r))
+    full = len(repositories) - len(with_gaps)
+    return Coverage(tuple(with_gaps[:limit]), full, max(0, len(with_gaps) - limit))
 
 
 def coverage_heatmap(coverage: Coverage, gates: Sequence[GateAssessment]) -> str:
     """Repository × gate: green where the gate ran in the period, red where it should have."""
     cells = [[_coverage_cell(repo, gate) for gate in gates] for repo in coverage.shown]
-    height = 0.16 * len(coverage.shown) + 1.3
+    height = 0.15 * len(coverage.shown) + 1.3
     with _figure(6.6, height) as figure:
         axes = figure.add_subplot()
         # pcolormesh stays vector in SVG; imshow would embed a PNG the fetcher must refuse.
-        axes.pcolormesh(cells, cmap=_COVERAGE_COLOURS, vmin=0, vmax=2, edgecolors="white",
-                        linewidth=0.6)
+        axes.pcolormesh(
+            cells, cmap=_COVERAGE_COLOURS, vmin=0, vmax=2, edgecolors="white", linewidth=0.6
+        )
         axes.invert_yaxis()
-        axes.set_xticks([i + 0.5 for i in range(len(gates))], [g.gate.name for g in gates],
-                        rotation=20, ha="left", rotation_mode="anchor")
+        axes.set_xticks(
+            [i + 0.5 for i in range(len(gates))],
+            [g.gate.name for g in gates],
+            rotation=20,
+            ha="left",
+            rotation_mode="anchor",
+        )
         axes.xaxis.tick_top()
-        axes.set_yticks([i + 0.5 for i in range(len(coverage.shown))], coverage.shown,
-                        fontsize=6.5)
+        axes.set_yticks([i + 0.5 for i in range(len(coverage.shown))], coverage.shown, fontsize=6.5)
         axes.tick_params(length=0)
         for spine in axes.spines.values():
             spine.set_visible(False)

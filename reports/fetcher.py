@@ -22,7 +22,7 @@ class RefusedURL(ValueError):
     """The pack asked for something that is neither package data nor one of its charts."""
 
 
-class PackFetcher(URLFetcher):
+class PackFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type hints
     """Serves `auditpack:NAME` from `auditpack.templates` and the data: URIs registered here."""
 
     def __init__(self) -> None:

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditpack import __version__
 from auditpack.controls.results import Assessment, GateAssessment
 from auditpack.evidence.locker import Locker, Population
 from auditpack.evidence.model import EvidenceItem, Severity
+
+if TYPE_CHECKING:
+    from auditpack.controls.population import ControlPopulation
+    from auditpack.controls.sampling import ControlSample
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,9 @@ class ManifestEntry:
 
     item_id: int
     item: EvidenceItem
+    attached_as: str | None = None  # its name among the PDF's embedded files, if attached
+    redacted_copy_sha256: str | None = None  # what is attached instead of an item with secrets
+    redaction: str | None = None  # what the redacted copy lost
 
     def as_json(self) -> dict[str, Any]:
         item = self.item
@@ -45,6 +53,28 @@ class ManifestEntry:
             "object_lock_retain_until": _time(item.object_lock_retain_until),
             "redacted": item.redacted,
             "locker_path": f"blobs/{item.sha256[:2]}/{item.sha256}",
+            "attached_as": self.attached_as,
+            "redacted_copy_sha256": self.redacted_copy_sha256,
+            "redaction": self.redaction,
+        }
+
+
+@dataclass(frozen=True)
+class PackFile:
+    """A file the pack derives and embeds (a population export): named and hashed in the
+    manifest so that the pack id covers it too."""
+
+    name: str
+    sha256: str
+    size: int
+    description: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "size": self.size,
+            "description": self.description,
         }
 
 
@@ -55,10 +85,13 @@ class Pack:
     generated_at: datetime
     manifest: tuple[ManifestEntry, ...]
     populations: tuple[Population, ...]
+    files: tuple[PackFile, ...] = ()
+    populations_by_control: Mapping[str, ControlPopulation] = field(default_factory=dict)
+    samples: Mapping[str, ControlSample] = field(default_factory=dict)
 
     @property
     def pack_id(self) -> str:
-        return hashlib.sha256(manifest_bytes(self.manifest)).hexdigest()
+        return hashlib.sha256(manifest_bytes(self.manifest, self.files)).hexdigest()
 
     def entry(self, item_id: int) -> ManifestEntry:
         for entry in self.manifest:
@@ -91,10 +124,16 @@ def _items_used(assessment: Assessment) -> set[int]:
     return used
 
 
-def manifest_bytes(manifest: tuple[ManifestEntry, ...]) -> bytes:
-    """Canonical JSON: sorted keys, no spaces, UTF-8. Verification recomputes exactly this."""
-    entries = [entry.as_json() for entry in manifest]
-    return json.dumps(entries, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+def manifest_bytes(manifest: tuple[ManifestEntry, ...], files: tuple[PackFile, ...] = ()) -> bytes:
+    """Canonical JSON: sorted keys, no spaces, UTF-8. Verification recomputes exactly this.
+
+    `{"files": [...], "items": [...]}`: the evidence items, and the files the pack derives.
+    """
+    document = {
+        "files": [file.as_json() for file in files],
+        "items": [entry.as_json() for entry in manifest],
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def pack_json(pack: Pack) -> str:
@@ -156,6 +195,11 @@ def pack_json(pack: Pack) -> str:
             }
             for population in pack.populations
         ],
+        "control_populations": [
+            _population_json(population, pack.samples.get(key))
+            for key, population in pack.populations_by_control.items()
+        ],
+        "files": [file.as_json() for file in pack.files],
         "manifest": [entry.as_json() for entry in pack.manifest],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -181,6 +225,54 @@ def _gate_json(gate: GateAssessment) -> dict[str, Any]:
         "unblocked_breaches": gate.unblocked_breaches,
         "last_evidence_at": _time(gate.last_evidence_at),
         "items": list(gate.item_ids),
+    }
+
+
+def _population_json(population: ControlPopulation, sample: ControlSample | None) -> dict[str, Any]:
+    """A control's population in summary (the rows are in the embedded CSV) and its sample."""
+    return {
+        "control": population.control.key,
+        "gates": list(population.gates),
+        "branch": population.branch,
+        "query": population.query,
+        "source": population.source,
+        "extracted_at": _time(population.extracted_at),
+        "count": population.count,
+        "reconciles": population.reconciles,
+        "left_out_unlisted_runs": population.unlisted,
+        "sources": [
+            {
+                "repository": source.repository,
+                "source": source.source,
+                "query": source.query,
+                "extracted_at": _time(source.extracted_at),
+                "listed": source.listed,
+                "reported": source.reported,
+            }
+            for source in population.sources
+        ],
+        "sample": None
+        if sample is None
+        else {
+            "seed": sample.seed,
+            "frequency": sample.frequency,
+            "size": sample.size,
+            "items": [
+                {
+                    "repository": item.row.repository,
+                    "run_id": item.row.run_id,
+                    "attempt": item.row.attempt,
+                    "gate": item.row.gate,
+                    "job_id": item.row.job_id,
+                    "outcome": item.row.outcome.value,
+                    "run_url": item.row.run_url,
+                    "job_listing_item": item.row.job_listing_item,
+                    "sarif_items": list(item.row.sarif_items),
+                    "checks": list(item.checks),
+                }
+                for item in sample.items
+            ],
+        },
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,15 +29,23 @@ from auditpack.reports.pack import Pack
 
 # PDF/A-3 (ISO 19005-3, 6.8) names the relationships an embedded file may have.
 RELATIONSHIPS = frozenset(
-    {"Source", "Data", "Alternative", "Supplement", "EncryptedPayload", "FormData", "Schema",
-     "Unspecified"}
+    {
+        "Source",
+        "Data",
+        "Alternative",
+        "Supplement",
+        "EncryptedPayload",
+        "FormData",
+        "Schema",
+        "Unspecified",
+    }
 )
 # Beyond these a list in the PDF stops helping a reader; pack.json and the attachments
 # carry the complete lists.
 ITEM_RANGES_SHOWN = 24
 REPOSITORIES_SHOWN = 12
 KEY_GAPS = 5
-HEATMAP_ROWS = 60
+HEATMAP_ROWS = 40
 
 
 @dataclass(frozen=True)
@@ -55,9 +63,7 @@ def render_html(pack: Pack) -> str:
     return _render_html(pack, PackFetcher())
 
 
-def render_pdf(
-    pack: Pack, out: Path, *, attachments: Sequence[PackAttachment] = ()
-) -> None:
+def render_pdf(pack: Pack, out: Path, *, attachments: Sequence[PackAttachment] = ()) -> None:
     """Write the pack as PDF/A-3b to `out`, all or nothing; the same pack gives the same bytes."""
     _check_attachments(attachments)
     fetcher = PackFetcher()
@@ -142,30 +148,18 @@ def _weasy_attachment(
 
 def _write_atomically(out: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write through a temporary file beside `out`, so that a failure leaves no partial PDF."""
+    # open(..., "x") creates the file with the user's umask, as a plain write would.
+    temporary = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
     try:
-        handle = tempfile.NamedTemporaryFile(
-            dir=out.parent, prefix=f".{out.name}.", suffix=".part", delete=False
-        )
-    except OSError as error:
-        raise RenderError(f"cannot write {out}: {error.strerror}") from None
-    temporary = Path(handle.name)
-    try:
-        with handle:
+        with open(temporary, "xb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, out)
     except OSError as error:
-        raise RenderError(f"cannot write {out}: {error.strerror}") from None
+        raise RenderError(f"cannot write {out}: {error.strerror or error}") from None
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def _render_html(pack: Pack, fetcher: PackFetcher) -> str:
@@ -182,7 +176,12 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(
-        utc=_utc, stamp=_stamp, day=_day, size=_size, status_class=_status_class, thousands=_thousands,
+        utc=_utc,
+        stamp=_stamp,
+        day=_day,
+        size=_size,
+        status_class=_status_class,
+        thousands=_thousands,
         shorten=_shorten,
     )
     return environment
@@ -249,7 +248,9 @@ def _control_groups(assessment: Assessment) -> list[tuple[str, list[ControlAsses
 def _ordered_gaps(assessment: Assessment) -> list[Gap]:
     """As the article orders the work: by the gate's rollout week, then matrix order."""
     order = {gate.id: index for index, gate in enumerate(assessment.matrix.gates)}
-    return sorted(assessment.gaps, key=lambda gap: (gap.gate.rollout_week, order.get(gap.gate.id, 0)))
+    return sorted(
+        assessment.gaps, key=lambda gap: (gap.gate.rollout_week, order.get(gap.gate.id, 0))
+    )
 
 
 def _charts(assessment: Assessment, fetcher: PackFetcher) -> dict[str, Any]:
@@ -258,8 +259,8 @@ def _charts(assessment: Assessment, fetcher: PackFetcher) -> dict[str, Any]:
     if any(gate.open_by_severity.get(s, 0) for gate in scanning for s in Severity):
         svg = charts.severity_by_gate(scanning)
         result["severity"] = fetcher.data_uri("image/svg+xml", svg.encode())
-    if assessment.repositories and assessment.gates:
-        coverage = charts.coverage_rows(assessment.repositories, assessment.gates, HEATMAP_ROWS)
+    coverage = charts.coverage_rows(assessment.repositories, assessment.gates, HEATMAP_ROWS)
+    if coverage.shown and assessment.gates:
         svg = charts.coverage_heatmap(coverage, assessment.gates)
         result["coverage"] = fetcher.data_uri("image/svg+xml", svg.encode())
         result["coverage_rows"] = coverage
@@ -343,4 +344,3 @@ def _shorten(values: Sequence[str], limit: int) -> Markup:
     if len(values) > limit:
         return Markup("{} and {} more").format(shown, len(values) - limit)
     return shown
-

@@ -24,6 +24,7 @@ def write_pack(pack: Pack, pdf: Path) -> tuple[Path, Path]:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(pack_json(pack))
+        os.chmod(staged, 0o644)  # mkstemp makes it private; a pack is meant to be shared
         render_pdf(pack, pdf)
         os.replace(staged, json_out)
     finally:

@@ -104,7 +104,8 @@ def summary_text(summary: CollectionSummary, counter: RequestCounter, scope: Git
         f"GitHub, {scope.period}:",
         f"  repositories  {summary.repositories}",
         f"  runs          {summary.runs} of {summary.runs_reported} reported ({reconciled})",
-        f"  jobs          {summary.job_listings} new listings, {summary.executions} gate executions",
+        f"  jobs          {summary.job_listings} new listings, "
+        f"{summary.executions} gate executions",
         f"  artefacts     {summary.artifacts_imported} imported ({summary.sarif_files} SARIF), "
         f"{summary.artifacts_expired} expired, {summary.artifacts_unsafe} refused as unsafe",
         f"  analyses      {summary.analyses} code-scanning analyses",

@@ -14,6 +14,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,7 +136,7 @@ class GitHubCollector:
         matrix: ControlMatrix,
         progress: Progress | None = None,
         *,
-        zip_limits: ZipLimits = ZipLimits(),
+        zip_limits: ZipLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         listing_cap: int = LISTING_CAP,
     ) -> None:
@@ -143,7 +144,7 @@ class GitHubCollector:
         self.locker = locker
         self.matrix = matrix
         self.progress = progress or NoProgress()
-        self.zip_limits = zip_limits
+        self.zip_limits = zip_limits or ZipLimits()
         self.clock = clock
         self.listing_cap = listing_cap
         self.summary = CollectionSummary()
@@ -262,7 +263,8 @@ class GitHubCollector:
         if page.fresh:
             repository = _repository_in(url)
             origin = self.origin(url, repository=repository)
-            import_run_listing(self.locker, self._spill(page.body), origin)
+            with self._spilled(page.body) as path:
+                import_run_listing(self.locker, path, origin)
             self.remember(page)
         return page
 
@@ -342,9 +344,8 @@ class GitHubCollector:
                 jobs += page.data.get("jobs") or []
                 if page.fresh:
                     origin = self.origin(url, repository=repository, run_id=run.run_id)
-                    result = import_job_listing(
-                        self.locker, self.matrix, self._spill(page.body), origin
-                    )
+                    with self._spilled(page.body) as path:
+                        result = import_job_listing(self.locker, self.matrix, path, origin)
                     self.summary.job_listings += 1
                     self.summary.executions += result.records
                     self.remember(page)
@@ -538,11 +539,11 @@ class GitHubCollector:
             return
         url = self.api.url(f"/repos/{repository}/code-scanning/analyses/{entry['id']}")
         answer = self.api.get(url, kind="code-scanning", accept="application/sarif+json")
-        path = self._spill(answer.body.encode("utf-8"))
         origin = self.origin(
             url, repository=repository, produced_at=created, note=CODE_SCANNING_NOTE
         )
-        import_sarif(self.locker, self.matrix, path, origin, kind=ItemKind.CODE_SCANNING_SARIF)
+        with self._spilled(answer.body.encode("utf-8")) as path:
+            import_sarif(self.locker, self.matrix, path, origin, kind=ItemKind.CODE_SCANNING_SARIF)
         self.summary.analyses += 1
         self.checkpoint(key, _DONE)
 
@@ -621,11 +622,15 @@ class GitHubCollector:
     ) -> None:
         self.gap(GapKind.FETCH_FAILED, url, str(error), repository=repository, run_id=run_id)
 
-    def _spill(self, body: bytes) -> Path:
-        handle = tempfile.NamedTemporaryFile(dir=self._workdir, delete=False, suffix=".json")
-        with handle:
-            handle.write(body)
-        return Path(handle.name)
+    @contextmanager
+    def _spilled(self, body: bytes) -> Iterator[Path]:
+        """The importer reads files: a body lives on disk only while it is imported."""
+        with tempfile.NamedTemporaryFile(dir=self._workdir, delete=False, suffix=".json") as out:
+            out.write(body)
+        try:
+            yield Path(out.name)
+        finally:
+            Path(out.name).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

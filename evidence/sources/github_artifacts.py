@@ -41,9 +41,10 @@ class SarifEntry:
 
 
 def sarif_entries(
-    archive: Path, workdir: Path, limits: ZipLimits = ZipLimits()
+    archive: Path, workdir: Path, limits: ZipLimits | None = None
 ) -> list[SarifEntry]:
-    """Check the whole archive, then write each SARIF entry to `workdir`; UnsafeArchive if not safe."""
+    """Check the whole archive, then write its SARIF entries to `workdir`; or UnsafeArchive."""
+    limits = limits or ZipLimits()
     try:
         with zipfile.ZipFile(archive) as bundle:
             infos = bundle.infolist()

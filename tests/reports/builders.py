@@ -32,8 +32,12 @@ from auditpack.reports.pack import ManifestEntry, Pack
 
 GENERATED_AT = datetime(2026, 10, 2, 9, 30, tzinfo=UTC)
 ORGANISATION = "Northwind Analytics Ltd"
-_WORST_FIRST = (Status.NO_EVIDENCE, Status.NOT_EFFECTIVE, Status.PARTIALLY_EFFECTIVE,
-                Status.EFFECTIVE)
+_WORST_FIRST = (
+    Status.NO_EVIDENCE,
+    Status.NOT_EFFECTIVE,
+    Status.PARTIALLY_EFFECTIVE,
+    Status.EFFECTIVE,
+)
 
 # gate id -> status, executions, passed, failed, scans, open findings C/H/M/L, above threshold
 GATE_FIGURES: dict[str, tuple[Status, int, int, int, int, tuple[int, int, int, int], int]] = {
@@ -50,7 +54,9 @@ def repositories(count: int) -> tuple[str, ...]:
     return tuple(f"northwind/service-{index:03d}" for index in range(1, count + 1))
 
 
-def item(item_id: int, gate: str | None, repository: str | None, *, hostile: str = "") -> EvidenceItem:
+def item(
+    item_id: int, gate: str | None, repository: str | None, *, hostile: str = ""
+) -> EvidenceItem:
     sha = hashlib.sha256(f"item {item_id}".encode()).hexdigest()
     produced = datetime(2026, 7, 1, 6, tzinfo=UTC) + timedelta(hours=7 * item_id)
     return EvidenceItem(
@@ -75,8 +81,10 @@ def gate_assessment(
     status, runs, passed, failed, scans, (c, h, m, low), above = GATE_FIGURES[gate.id]
     missing = repos[-2:] if status is not Status.EFFECTIVE else ()
     reasons = (
-        Reason(f"{gate.name} ran {runs} times in {len(repos) - len(missing)} repositories"
-               f"{hostile}.", item_ids),
+        Reason(
+            f"{gate.name} ran {runs} times in {len(repos) - len(missing)} repositories{hostile}.",
+            item_ids,
+        ),
     )
     return GateAssessment(
         gate=gate,
@@ -89,8 +97,12 @@ def gate_assessment(
         failed=failed,
         other_outcomes=0,
         scans=scans,
-        open_by_severity={Severity.CRITICAL: c, Severity.HIGH: h, Severity.MEDIUM: m,
-                          Severity.LOW: low},
+        open_by_severity={
+            Severity.CRITICAL: c,
+            Severity.HIGH: h,
+            Severity.MEDIUM: m,
+            Severity.LOW: low,
+        },
         suppressed=2 if gate.id == "sast" else 0,
         above_threshold=above,
         unblocked_breaches=1 if gate.id == "image-scan" else 0,
@@ -116,16 +128,21 @@ def _runtime(item_ids: tuple[int, ...], hostile: str) -> RuntimeCoverage:
         days_with_events=88,
         missing_days=missing,
         events=1_532,
-        rules=(("Read sensitive file untrusted", "Warning", 1_204),
-               ("Terminal shell in container", "Critical", 3)),
+        rules=(
+            ("Read sensitive file untrusted", "Warning", 1_204),
+            ("Terminal shell in container", "Critical", 3),
+        ),
         serious_events=(event,),
     )
 
 
 def make_pack(
-    repo_count: int = 6, items_per_gate: int = 4, hostile: str = "", matrix: ControlMatrix | None = None
+    repo_count: int = 6,
+    items_per_gate: int = 4,
+    hostile: str = "",
+    matrix: ControlMatrix | None = None,
 ) -> Pack:
-    """A quarter of evidence for `repo_count` repositories; `hostile` is appended to untrusted text."""
+    """A quarter of evidence for `repo_count` repositories; `hostile` ends each untrusted text."""
     matrix = matrix or load_matrix()
     period = parse_period("2026-Q3")
     repos = repositories(repo_count)
@@ -172,26 +189,41 @@ def _gaps(matrix: ControlMatrix, gates: list[GateAssessment], hostile: str) -> t
     for assessed in reversed(gates):  # reversed, so that the renderer must order them
         if assessed.status is Status.EFFECTIVE:
             continue
-        gaps.append(Gap(
-            controls=tuple(matrix.control(m.framework, m.control_id) for m in assessed.gate.mappings),
-            gate=assessed.gate,
-            repositories=assessed.repositories_missing,
-            why=f"{assessed.above_threshold} open findings at or above the threshold{hostile}",
-            remediation=assessed.gate.remediation,
-            status=assessed.status,
-        ))
+        gaps.append(
+            Gap(
+                controls=tuple(
+                    matrix.control(m.framework, m.control_id) for m in assessed.gate.mappings
+                ),
+                gate=assessed.gate,
+                repositories=assessed.repositories_missing,
+                why=f"{assessed.above_threshold} open findings at or above the threshold{hostile}",
+                remediation=assessed.gate.remediation,
+                status=assessed.status,
+            )
+        )
     return tuple(gaps)
 
 
 def _evidence_gaps(hostile: str) -> tuple[EvidenceGap, ...]:
     recorded = datetime(2026, 10, 1, 8, 12, tzinfo=UTC)
     return (
-        EvidenceGap(GapKind.MALFORMED, "uploads/service-004/trivy.sarif",
-                    f"not JSON: unexpected end of data at byte 18,342{hostile}", recorded,
-                    GateId("dependency-scan"), Repository("northwind/service-004")),
-        EvidenceGap(GapKind.EXPIRED_ARTIFACT, "github:northwind/service-002/actions/artifacts/77",
-                    "artefact expired on 2026-08-30 before collection", recorded,
-                    GateId("image-scan"), Repository("northwind/service-002"), 9931),
+        EvidenceGap(
+            GapKind.MALFORMED,
+            "uploads/service-004/trivy.sarif",
+            f"not JSON: unexpected end of data at byte 18,342{hostile}",
+            recorded,
+            GateId("dependency-scan"),
+            Repository("northwind/service-004"),
+        ),
+        EvidenceGap(
+            GapKind.EXPIRED_ARTIFACT,
+            "github:northwind/service-002/actions/artifacts/77",
+            "artefact expired on 2026-08-30 before collection",
+            recorded,
+            GateId("image-scan"),
+            Repository("northwind/service-002"),
+            9931,
+        ),
     )
 
 
@@ -199,8 +231,10 @@ def _populations() -> tuple[Population, ...]:
     extracted = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
     query = "GET /repos/{o}/{r}/actions/runs?branch=main&created=2026-07-01..2026-09-30"
     return (
-        Population("Workflow runs on the default branch", "GitHub REST API", query, extracted,
-                   1_735, 1_735),
-        Population("Image scan executions", "GitHub REST API", query + "&event=push", extracted,
-                   388, 390),
+        Population(
+            "Workflow runs on the default branch", "GitHub REST API", query, extracted, 1_735, 1_735
+        ),
+        Population(
+            "Image scan executions", "GitHub REST API", query + "&event=push", extracted, 388, 390
+        ),
     )

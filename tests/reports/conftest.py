@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from builders import make_pack
 
 from auditpack.reports.pack import Pack
 from auditpack.reports.pdf import PackAttachment, render_pdf
-
-from builders import make_pack
 
 MANIFEST_BYTES = b'[{"item":1,"sha256":"ab"}]\n'
 
@@ -23,8 +22,9 @@ def pack() -> Pack:
 def attachments() -> tuple[PackAttachment, ...]:
     return (
         PackAttachment("manifest.json", MANIFEST_BYTES, "Manifest of every evidence item"),
-        PackAttachment("population-CC7.1.csv", b"run_id,attempt\n9001,1\n", "Population",
-                       relationship="Source"),
+        PackAttachment(
+            "population-CC7.1.csv", b"run_id,attempt\n9001,1\n", "Population", relationship="Source"
+        ),
     )
 
 

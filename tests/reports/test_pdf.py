@@ -39,8 +39,9 @@ def test_text_names_controls_statuses_and_figures(pdf_path: Path, pack: Pack) ->
     # The executive summary's status counts: SAST, IaC and secret scanning effective.
     assert re.search(r"12\s+6\s+6\s+0", text)
     # The gates table: SAST ran 412 times, 398 passed, 14 failed; 0/0/7/12 open C/H/M/L.
-    assert re.search(r"Static analysis \(SAST\)\s+6\s+412\s+398\s+14\s+0\s+0\s+7\s+12\s+0\s+effective",
-                     text)
+    assert re.search(
+        r"Static analysis \(SAST\)\s+6\s+412\s+398\s+14\s+0\s+0\s+7\s+12\s+0\s+effective", text
+    )
     # Runtime detection: 88 of 92 days, the missing ones as ranges.
     assert "88 of 92 days" in text
     assert "2026-08-14 to 2026-08-16, 2026-09-02" in text
@@ -55,7 +56,7 @@ def test_gap_analysis_follows_the_rollout_weeks(pdf_path: Path) -> None:
 
 def test_appendix_lists_every_item_with_its_hash(pdf_path: Path, pack: Pack) -> None:
     text = pdf_text(pdf_path)
-    appendix = text[text.rindex("Appendix A: evidence items"):]
+    appendix = text[text.rindex("Appendix A: evidence items") :]
     for entry in pack.manifest:
         sha = entry.item.sha256
         assert sha[:32] in appendix and sha[32:] in appendix, entry.item_id
@@ -69,10 +70,13 @@ def test_pdf_is_pdf_a_3b_with_output_intent_and_embedded_fonts(pdf_path: Path) -
         assert meta["pdfaid:part"] == "3"
         assert meta["pdfaid:conformance"] == "B"
         intent = pdf.Root.OutputIntents[0]
-        assert intent.S == pikepdf.Name("/GTS_PDFA1")
+        assert pikepdf.Name("/GTS_PDFA1") == intent.S
         assert "/DestOutputProfile" in intent
-        descriptors = [obj for obj in pdf.objects
-                       if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor"]
+        descriptors = [
+            obj
+            for obj in pdf.objects
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor"
+        ]
         assert descriptors
         assert all("/FontFile2" in d or "/FontFile3" in d or "/FontFile" in d for d in descriptors)
         titles = [item.title for item in pdf.open_outline().root]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import NOW, TOKEN
 from fake_github_api import FakeGitHub
 from github_scenarios import PERIOD, REPO, WHOLE_QUERY, at, build_web, jobs_url, zip_url
@@ -91,3 +92,56 @@ def test_collects_runs_jobs_artefacts_and_analyses(
     assert summary.analyses == 1
     assert summary.reconciled == [REPO]
     assert TOKEN not in repr(locker.query("SELECT * FROM checkpoints"))
+
+
+def test_a_run_whose_jobs_cannot_be_fetched_is_a_gap_and_is_asked_again(
+    fake: FakeGitHub, api: GitHubApi, locker: Locker, matrix: ControlMatrix
+) -> None:
+    repo = fake.repo(REPO)
+    run = fake.add_run(repo, at("2026-08-01T00:00:00"), jobs=[{"name": "sast"}])
+    fake.fail(r"/jobs$", (404, {}, '{"message": "Not Found"}'))
+
+    collect(api, locker, matrix, repositories=(REPO,))
+    [gap] = locker.gaps()
+    assert (gap.kind, gap.run_id) == (GapKind.FETCH_FAILED, run["id"])
+    assert gap.reason.endswith(
+        f"{jobs_url(run['id'])}: 404 Not Found; check the token's scopes "
+        "(repo, actions:read, security_events)"
+    )
+
+    collect(api, locker, matrix, repositories=(REPO,))
+    assert locker.gaps() == []  # the jobs arrived, and with them the gap was resolved
+    assert [execution.job_name for execution in locker.executions()] == ["sast"]
+
+
+@pytest.mark.parametrize(
+    ("deploy", "flagged"),
+    [
+        ({"conclusion": "success", "started_at": "2026-08-01T00:03:00Z"}, True),
+        ({"conclusion": "skipped", "started_at": "2026-08-01T00:03:00Z"}, False),
+        ({"conclusion": "success", "started_at": "2026-08-01T00:01:30Z"}, False),
+    ],
+    ids=["after-failure", "skipped", "before-the-gate-ended"],
+)
+def test_deploy_after_a_failed_gate(
+    fake: FakeGitHub,
+    api: GitHubApi,
+    locker: Locker,
+    matrix: ControlMatrix,
+    deploy: dict[str, str],
+    flagged: bool,
+) -> None:
+    repo = fake.repo(REPO)
+    gate = {
+        "name": "sast",
+        "conclusion": "failure",
+        "steps": [("Run semgrep", "failure")],
+        "started_at": "2026-08-01T00:01:00Z",
+        "completed_at": "2026-08-01T00:02:00Z",
+    }
+    fake.add_run(repo, at("2026-08-01T00:00:00"), jobs=[gate, {"name": "Release", **deploy}])
+
+    collect(api, locker, matrix, repositories=(REPO,))
+
+    kinds = [gap.kind for gap in locker.gaps()]
+    assert kinds == ([GapKind.DEPLOY_AFTER_FAILED_GATE] if flagged else [])

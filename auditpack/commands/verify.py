@@ -1,0 +1,54 @@
+"""`auditpack verify`: check a pack's embedded files, its pack id, and the locker behind it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from auditpack.commands.context import Context
+from auditpack.reports.verify import Verification, verify_pack
+
+_PROBLEMS_SHOWN = 10
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "verify",
+        help="check that a pack was not changed: embedded files, pack id, locker blobs",
+    )
+    parser.add_argument("pdf", type=Path, help="the audit pack PDF")
+    # Named here too, after the subcommand, as people write it: `verify pack.pdf --locker DIR`.
+    parser.add_argument(
+        "--locker",
+        dest="verify_locker",
+        type=Path,
+        help="also check the items not embedded against this evidence locker",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, context: Context) -> int:
+    result = verify_pack(args.pdf, args.verify_locker)
+    print(report_text(args.pdf, result, args.verify_locker), end="")
+    return 0 if result.ok else 1
+
+
+def report_text(pdf: Path, result: Verification, locker: Path | None) -> str:
+    lines = [
+        f"pack       {pdf}",
+        f"pack id    {result.pack_id or 'not stated'}",
+        f"manifest   SHA-256 {result.computed_id}",
+        f"embedded   {result.attachments} file(s) match the manifest",
+    ]
+    if locker is not None:
+        lines.append(f"locker     {result.locker_items} item(s) match their blobs in {locker}")
+    else:
+        lines.append("locker     not checked (give --locker DIR to check the items not embedded)")
+    if result.ok:
+        lines.append("verified: the pack is as it was made")
+        return "\n".join(lines) + "\n"
+    lines.append(f"NOT VERIFIED: {len(result.problems)} problem(s)")
+    lines += [f"  {problem}" for problem in result.problems[:_PROBLEMS_SHOWN]]
+    if len(result.problems) > _PROBLEMS_SHOWN:
+        lines.append(f"  and {len(result.problems) - _PROBLEMS_SHOWN} more")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,234 @@
+"""The files embedded in a pack: manifest, population exports, and the raw evidence up to a cap.
+
+A pack travels to auditors and clients, so no secret travels with it: an item that holds
+secrets (a Gitleaks report) is embedded only as a redacted copy, and the manifest gives the
+original's hash, the copy's, and what was redacted. Items beyond the size cap are listed in
+the manifest with their hash and locker path, to be checked against the locker instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from auditpack.controls.matrix import ControlMatrix
+from auditpack.controls.population import (
+    DEFAULT_BRANCH,
+    ControlPopulation,
+    control_populations,
+    population_csv,
+    population_xlsx,
+)
+from auditpack.controls.sampling import draw_samples
+from auditpack.evidence.locker import Locker
+from auditpack.evidence.redact import REDACTED, redact_text
+from auditpack.reports.pack import ManifestEntry, Pack, PackFile, manifest_bytes
+from auditpack.reports.pdf import PackAttachment
+from auditpack.reports.verify import MANIFEST_NAME
+
+DEFAULT_ATTACH_LIMIT = 25_000_000  # bytes of raw evidence; the rest is listed, not embedded
+_GZIP_MAGIC = b"\x1f\x8b"
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class RedactedCopy:
+    data: bytes
+    description: str
+
+
+class RedactionError(ValueError):
+    """An item with secrets that cannot be parsed, so cannot be redacted: it is not attached."""
+
+
+def add_populations(
+    pack: Pack,
+    locker: Locker,
+    matrix: ControlMatrix,
+    default_branch: str = DEFAULT_BRANCH,
+    seeds: Mapping[str, int] | None = None,
+) -> Pack:
+    """The pack with each control's population and sample (seeds derived unless given)."""
+    period = pack.assessment.period
+    controls = [assessed.control for assessed in pack.assessment.controls]
+    populations = control_populations(locker, matrix, period, controls, default_branch)
+    samples = draw_samples(matrix, populations, dict(seeds or {}))
+    return replace(pack, populations_by_control=populations, samples=samples)
+
+
+def build_attachments(
+    locker: Locker, pack: Pack, attach_limit: int = DEFAULT_ATTACH_LIMIT
+) -> tuple[Pack, tuple[PackAttachment, ...]]:
+    """The pack with its manifest saying what is attached, and the files to embed.
+
+    The manifest changes (`attached_as`, the population files), so the pack id does too:
+    render the returned pack, not the one given.
+    """
+    populations = _population_files(pack)
+    evidence, manifest = _evidence_files(locker, pack.manifest, attach_limit)
+    files = tuple(_pack_file(attachment) for attachment in populations)
+    pack = replace(pack, manifest=manifest, files=files)
+    manifest_file = PackAttachment(
+        MANIFEST_NAME,
+        manifest_bytes(pack.manifest, pack.files),
+        f"Manifest of the pack's evidence items and files; SHA-256 {pack.pack_id} is the pack id",
+    )
+    return pack, (manifest_file, *populations, *evidence)
+
+
+def _pack_file(attachment: PackAttachment) -> PackFile:
+    sha = hashlib.sha256(attachment.data).hexdigest()
+    return PackFile(attachment.name, sha, len(attachment.data), attachment.description)
+
+
+def _population_files(pack: Pack) -> list[PackAttachment]:
+    files = []
+    for population in pack.populations_by_control.values():
+        what = _population_description(population)
+        files.append(PackAttachment(f"{population.file_stem}.csv", population_csv(population), what))
+        files.append(
+            PackAttachment(
+                f"{population.file_stem}.xlsx",
+                population_xlsx(population, pack.generated_at),
+                what,
+            )
+        )
+    return files
+
+
+def _population_description(population: ControlPopulation) -> str:
+    return (
+        f"Population of {population.control.key}: {population.count} {population.query}"
+    )
+
+
+# Raw evidence ---------------------------------------------------------------------------------
+
+
+def _evidence_files(
+    locker: Locker, manifest: tuple[ManifestEntry, ...], limit: int
+) -> tuple[list[PackAttachment], tuple[ManifestEntry, ...]]:
+    """Attach items in manifest order while they fit under `limit`; list the rest."""
+    attached: list[PackAttachment] = []
+    entries: list[ManifestEntry] = []
+    used = 0
+    for entry in manifest:
+        attachment, entry = _evidence_file(locker, entry)
+        if attachment is not None and used + len(attachment.data) <= limit:
+            used += len(attachment.data)
+            attached.append(attachment)
+            entry = replace(entry, attached_as=attachment.name)
+        entries.append(entry)
+    return attached, tuple(entries)
+
+
+def _evidence_file(
+    locker: Locker, entry: ManifestEntry
+) -> tuple[PackAttachment | None, ManifestEntry]:
+    item = entry.item
+    name = f"evidence-{entry.item_id:06d}-{_base_name(item.source)}"
+    data = locker.blob_path(item.sha256).read_bytes()
+    if not item.redacted:
+        return PackAttachment(name, data, f"Evidence item {entry.item_id}: {item.source}",
+                              relationship="Source"), entry
+    try:
+        copy = redacted_copy(data)
+    except RedactionError as error:
+        # Never the original: listed in the manifest only, to be checked against the locker.
+        return None, replace(entry, redaction=f"not attached: {error}")
+    entry = replace(
+        entry,
+        redacted_copy_sha256=hashlib.sha256(copy.data).hexdigest(),
+        redaction=copy.description,
+    )
+    copy_name = f"{name.removesuffix('.gz')}.redacted"
+    what = f"Redacted copy of evidence item {entry.item_id}: {item.source}"
+    return PackAttachment(copy_name, copy.data, what, relationship="Supplement"), entry
+
+
+def _base_name(source: str) -> str:
+    last = source.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "item"
+    return _UNSAFE_NAME.sub("_", last)[-80:]
+
+
+# Redaction ------------------------------------------------------------------------------------
+
+
+def redacted_copy(data: bytes) -> RedactedCopy:
+    """An item with secrets, as JSON or JSON lines (plain or gzipped), with the secrets out.
+
+    Each SARIF `snippet.text` is the secret itself (Gitleaks, TruffleHog): all are replaced,
+    and every other string (messages, fingerprints, properties; Falco outputs) is redacted
+    of those values and of well-known token shapes. The copy is plain text.
+    """
+    try:
+        text = (gzip.decompress(data) if data[:2] == _GZIP_MAGIC else data).decode("utf-8-sig")
+    except (OSError, EOFError, ValueError) as error:
+        raise RedactionError(f"not readable text ({error})") from None
+    counts = {"snippets": 0, "texts": 0}
+    try:
+        document = json.loads(text)
+    except ValueError:
+        copy = _redacted_lines(text, counts)
+    else:
+        secrets = sorted(set(_snippets(document)))
+        copy = json.dumps(_redact(document, secrets, counts), indent=1, ensure_ascii=False) + "\n"
+    description = (
+        f"{counts['snippets']} snippet text(s) replaced by {REDACTED}; {counts['texts']} other "
+        "text(s) redacted of the snippets' values and of token shapes"
+    )
+    return RedactedCopy(copy.encode("utf-8"), description)
+
+
+def _redacted_lines(text: str, counts: dict[str, int]) -> str:
+    """JSON lines (Falco's json_output): each line's strings redacted; a broken line as text."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            document = json.loads(line) if line.strip() else None
+        except ValueError:
+            cleaned = redact_text(line)
+            counts["texts"] += cleaned != line
+            lines.append(cleaned)
+            continue
+        if document is None:
+            lines.append(line)
+        else:
+            redacted = _redact(document, sorted(set(_snippets(document))), counts)
+            lines.append(json.dumps(redacted, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
+def _snippets(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [text for element in value for text in _snippets(element)]
+    if not isinstance(value, dict):
+        return []
+    found = []
+    snippet = value.get("snippet")
+    if isinstance(snippet, dict) and isinstance(snippet.get("text"), str):
+        found.append(snippet["text"])
+    for child in value.values():
+        found.extend(_snippets(child))
+    return found
+
+
+def _redact(value: Any, secrets: list[str], counts: dict[str, int], key: str = "") -> Any:
+    if isinstance(value, list):
+        return [_redact(element, secrets, counts) for element in value]
+    if isinstance(value, dict):
+        if key == "snippet" and isinstance(value.get("text"), str):
+            counts["snippets"] += 1
+            value = {**value, "text": REDACTED}
+        return {name: _redact(child, secrets, counts, name) for name, child in value.items()}
+    if isinstance(value, str):
+        cleaned = redact_text(value, secrets)
+        if cleaned != value and value != REDACTED:
+            counts["texts"] += 1
+        return cleaned
+    return value

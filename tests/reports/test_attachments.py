@@ -1,0 +1,130 @@
+"""The files a pack embeds: manifest, population exports, raw evidence under a cap, and
+redacted copies of items that hold secrets (tests/data/local/acme plus the Gitleaks sample)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from auditpack.controls.assessment import assess
+from auditpack.controls.matrix import load_matrix
+from auditpack.controls.period import parse_period
+from auditpack.evidence.locker import Locker
+from auditpack.evidence.model import Repository
+from auditpack.evidence.sources.local import collect_local
+from auditpack.reports.attachments import add_populations, build_attachments, redacted_copy
+from auditpack.reports.pack import Pack, build_pack, manifest_bytes
+
+GENERATED_AT = datetime(2026, 10, 1, tzinfo=UTC)
+GITLEAKS = "sarif/gitleaks/gitleaks_report_simple.sarif"
+
+
+def acme_with_gitleaks(tmp_path: Path, data_dir: Path) -> Path:
+    """acme/shop plus the Gitleaks sample as run 103's secret scan, dated inside Q3."""
+    shop = tmp_path / "shop"
+    for source in (data_dir / "local/acme/shop").rglob("*"):
+        if source.is_file():
+            target = shop / source.relative_to(data_dir / "local/acme/shop")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+    report = shop / "runs/103/gitleaks.sarif"
+    report.write_bytes((data_dir / GITLEAKS).read_bytes())
+    moment = datetime(2026, 8, 3, 9, 5, tzinfo=UTC).timestamp()
+    os.utime(report, (moment, moment))  # the sample has no invocation time: the file's counts
+    return shop
+
+
+def make_locker(tmp_path: Path, data_dir: Path) -> Locker:
+    matrix = load_matrix()
+    locker = Locker.open(tmp_path / "locker")
+    collect_local(locker, matrix, acme_with_gitleaks(tmp_path, data_dir), Repository("acme/shop"))
+    collect_local(locker, matrix, data_dir / "local/acme/infra")
+    return locker
+
+
+def make_pack(locker: Locker) -> Pack:
+    matrix = load_matrix()
+    assessment = assess(locker, matrix, parse_period("2026-Q3"))
+    pack = build_pack(locker, assessment, "Acme", GENERATED_AT)
+    return add_populations(pack, locker, matrix)
+
+
+@pytest.fixture
+def locker(tmp_path: Path, data_dir: Path) -> Locker:
+    return make_locker(tmp_path, data_dir)
+
+
+def test_redacted_copy_replaces_snippets_plain_or_gzipped(data_dir: Path) -> None:
+    original = (data_dir / GITLEAKS).read_bytes()
+    assert b"a secret" in original
+    for data in (original, gzip.compress(original, mtime=0)):
+        copy = redacted_copy(data)
+        assert b"a secret" not in copy.data
+        document = json.loads(copy.data)
+        region = document["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+        assert region["snippet"]["text"] == "[REDACTED]"
+        assert copy.description.startswith("1 snippet text(s) replaced by [REDACTED]")
+
+
+def test_redacted_copy_of_json_lines_redacts_each_line() -> None:
+    lines = b'{"output": "curl -H \\"Authorization: Bearer abcdefghijklmnopqrstuvwx\\""}\nnot json\n'
+    copy = redacted_copy(lines)
+    assert b"abcdefghijklmnopqrstuvwx" not in copy.data
+    assert copy.data.splitlines()[1] == b"not json"
+
+
+def test_manifest_says_what_is_attached_and_redacted(locker: Locker) -> None:
+    pack, files = build_attachments(locker, make_pack(locker))
+    by_name = {attachment.name: attachment for attachment in files}
+    assert files[0].name == "manifest.json"
+    assert files[0].data == manifest_bytes(pack.manifest, pack.files)
+    assert hashlib.sha256(files[0].data).hexdigest() == pack.pack_id
+    (secret,) = [entry for entry in pack.manifest if entry.item.redacted]
+    assert secret.attached_as == f"evidence-{secret.item_id:06d}-gitleaks.sarif.redacted"
+    copy = by_name[secret.attached_as].data
+    assert b"a secret" not in copy
+    assert secret.redacted_copy_sha256 == hashlib.sha256(copy).hexdigest()
+    assert secret.redacted_copy_sha256 != secret.item.sha256
+    assert secret.redaction is not None and "1 snippet" in secret.redaction
+    plain = [entry for entry in pack.manifest if not entry.item.redacted]
+    for entry in plain:
+        assert entry.attached_as is not None
+        assert hashlib.sha256(by_name[entry.attached_as].data).hexdigest() == entry.item.sha256
+    entry_json = secret.as_json()
+    assert entry_json["attached_as"] == secret.attached_as
+    assert entry_json["redacted_copy_sha256"] == secret.redacted_copy_sha256
+
+
+def test_population_files_are_in_the_manifest(locker: Locker) -> None:
+    pack, files = build_attachments(locker, make_pack(locker))
+    names = [file.name for file in pack.files]
+    assert "population-soc2-CC7.1.csv" in names
+    assert "population-iso27001_2022-A.8.8.xlsx" in names
+    by_name = {attachment.name: attachment.data for attachment in files}
+    for file in pack.files:
+        assert hashlib.sha256(by_name[file.name]).hexdigest() == file.sha256
+    manifest = json.loads(files[0].data)
+    assert sorted(manifest) == ["files", "items"]
+    assert len(manifest["files"]) == 2 * len(pack.assessment.controls)
+
+
+def test_items_over_the_cap_are_listed_not_attached(locker: Locker) -> None:
+    pack = make_pack(locker)
+    sizes = [entry.item.size for entry in pack.manifest]
+    limit = sizes[0] + sizes[1]  # the first two items fit, exactly
+    capped, files = build_attachments(locker, pack, attach_limit=limit)
+    attached = [entry for entry in capped.manifest if entry.attached_as]
+    # manifest order is greedy: the first two, then only smaller ones that still fit (none)
+    assert [entry.item_id for entry in attached] == [pack.manifest[0].item_id,
+                                                     pack.manifest[1].item_id]
+    evidence = [a for a in files if a.name.startswith("evidence-")]
+    assert sum(len(a.data) for a in evidence) == limit
+    listed = json.loads(files[0].data)["items"]
+    assert all(item["locker_path"].endswith(item["sha256"]) for item in listed)
+    assert capped.pack_id != build_attachments(locker, pack)[0].pack_id
