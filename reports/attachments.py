@@ -90,7 +90,9 @@ def _population_files(pack: Pack) -> list[PackAttachment]:
     files = []
     for population in pack.populations_by_control.values():
         what = _population_description(population)
-        files.append(PackAttachment(f"{population.file_stem}.csv", population_csv(population), what))
+        files.append(
+            PackAttachment(f"{population.file_stem}.csv", population_csv(population), what)
+        )
         files.append(
             PackAttachment(
                 f"{population.file_stem}.xlsx",
@@ -102,9 +104,7 @@ def _population_files(pack: Pack) -> list[PackAttachment]:
 
 
 def _population_description(population: ControlPopulation) -> str:
-    return (
-        f"Population of {population.control.key}: {population.count} {population.query}"
-    )
+    return f"Population of {population.control.key}: {population.count} {population.query}"
 
 
 # Raw evidence ---------------------------------------------------------------------------------
@@ -134,8 +134,9 @@ def _evidence_file(
     name = f"evidence-{entry.item_id:06d}-{_base_name(item.source)}"
     data = locker.blob_path(item.sha256).read_bytes()
     if not item.redacted:
-        return PackAttachment(name, data, f"Evidence item {entry.item_id}: {item.source}",
-                              relationship="Source"), entry
+        return PackAttachment(
+            name, data, f"Evidence item {entry.item_id}: {item.source}", relationship="Source"
+        ), entry
     try:
         copy = redacted_copy(data)
     except RedactionError as error:

@@ -70,6 +70,29 @@ def severity_by_gate(gates: Sequence[GateAssessment]) -> str:
         return _svg(figure)
 
 
+def pass_rate_by_week(gates: Sequence[GateAssessment]) -> str:
+    """Share of each CI gate's executions that passed, week by week; gaps where it never ran."""
+    ran = [gate for gate in gates if gate.weekly and gate.executions]
+    with _figure(6.6, 2.6) as figure:
+        axes = figure.add_subplot()
+        for gate in ran:
+            weeks = [week.week_start for week in gate.weekly]
+            rates = [
+                100 * week.passed / week.executions if week.executions else float("nan")
+                for week in gate.weekly
+            ]
+            axes.plot(weeks, rates, marker="o", markersize=2.5, linewidth=1.2, label=gate.gate.name)
+        axes.set_ylim(0, 105)
+        axes.set_ylabel("executions passed (%)")
+        axes.set_xlabel("week starting (Monday, UTC)")
+        axes.tick_params(axis="x", labelsize=6.5)
+        figure.autofmt_xdate(rotation=30, ha="right")
+        axes.legend(
+            ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=6.5
+        )
+        return _svg(figure)
+
+
 def coverage_rows(
     repositories: Sequence[str], gates: Sequence[GateAssessment], limit: int
 ) -> Coverage:

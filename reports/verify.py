@@ -25,10 +25,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
 
 
-class VerifyError(RenderError):
-    """The file cannot be verified at all: not a PDF, or not a pack."""
-
-
 @dataclass(frozen=True)
 class Verification:
     pack_id: str | None  # as the PDF states it
@@ -47,7 +43,7 @@ def verify_pack(pdf: Path, locker_dir: Path | None = None) -> Verification:
     problems: list[str] = []
     manifest_data = embedded.pop(MANIFEST_NAME, None)
     if manifest_data is None:
-        raise VerifyError(f"{pdf}: no embedded {MANIFEST_NAME}; not an auditpack pack")
+        raise RenderError(f"{pdf}: no embedded {MANIFEST_NAME}; not an auditpack pack")
     computed = hashlib.sha256(manifest_data).hexdigest()
     if stated_id is None:
         problems.append(f"{pdf}: states no pack id")
@@ -68,12 +64,11 @@ def _read_pdf(pdf: Path) -> tuple[dict[str, bytes], str | None]:
     try:
         with pikepdf.open(pdf) as document:
             embedded = {
-                name: spec.get_file().read_bytes()
-                for name, spec in document.attachments.items()
+                name: spec.get_file().read_bytes() for name, spec in document.attachments.items()
             }
             stated = _stated_id(document)
     except (pikepdf.PdfError, OSError) as error:
-        raise VerifyError(f"{pdf}: cannot be read as a PDF ({error})") from None
+        raise RenderError(f"{pdf}: cannot be read as a PDF ({error})") from None
     return embedded, stated if stated is not None else _cover_id(pdf)
 
 
@@ -137,7 +132,8 @@ def _check_attachments(
         else:
             checked += 1
     problems.extend(
-        f"embedded file {name}: not in the manifest" for name in sorted(embedded)
+        f"embedded file {name}: not in the manifest"
+        for name in sorted(embedded)
         if name not in expected
     )
     return checked
@@ -146,7 +142,7 @@ def _check_attachments(
 def _check_locker(manifest: dict[str, Any], locker_dir: Path, problems: list[str]) -> int:
     """Items not embedded as they are (too large, or redacted) against the locker's blobs."""
     if not (locker_dir / "blobs").is_dir():
-        raise VerifyError(f"{locker_dir}: no evidence locker here (no blobs folder)")
+        raise RenderError(f"{locker_dir}: no evidence locker here (no blobs folder)")
     checked = 0
     for item in manifest.get("items") or []:
         if item.get("attached_as") and not item.get("redacted_copy_sha256"):

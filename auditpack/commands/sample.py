@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 from auditpack.commands.context import Context
@@ -20,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "sample",
         help="draw a control's sample for a period; the same seed gives the same sample",
     )
-    parser.add_argument("--period", required=True, help="2026-Q3, 2026-08 or 2026-07-01..2026-09-30")
+    parser.add_argument(
+        "--period", required=True, help="2026-Q3, 2026-08 or 2026-07-01..2026-09-30"
+    )
     parser.add_argument("--control", required=True, help="control id, e.g. CC7.1 or A.8.8")
     parser.add_argument(
         "--framework", choices=FRAMEWORKS, default="soc2", help="framework (default: soc2)"
@@ -94,7 +97,7 @@ def sample_text(sample: ControlSample) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _aligned(table: list[tuple[str, ...]]) -> list[str]:
+def _aligned(table: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -47,8 +47,18 @@ def test_out_writes_the_sampled_rows(
     locker_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "sample.csv"
-    code, _ = sample(locker_dir, capsys, "--control", "A.15.1.3", "--framework",
-                     "iso27001_2013", "--seed", "5", "--out", str(out))
+    code, _ = sample(
+        locker_dir,
+        capsys,
+        "--control",
+        "A.15.1.3",
+        "--framework",
+        "iso27001_2013",
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+    )
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert code == 0
     assert sorted(row["run_id"] for row in rows) == ["101", "102", "103"]
@@ -56,7 +66,8 @@ def test_out_writes_the_sampled_rows(
 
 
 def test_unknown_control_is_an_error(locker_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--locker", str(locker_dir), "sample", "--period", "2026-Q3",
-                 "--control", "CC9.9"])
+    code = main(
+        ["--locker", str(locker_dir), "sample", "--period", "2026-Q3", "--control", "CC9.9"]
+    )
     assert code == 1
     assert "no soc2 control 'CC9.9'" in capsys.readouterr().err

@@ -136,8 +136,14 @@ def test_listing_short_of_its_total_count_does_not_reconcile(
 
 def test_collector_population_is_the_source(locker: Locker, matrix: ControlMatrix) -> None:
     url = "https://api.github.com/repos/acme/shop/actions/runs?created=2026-07-01..2026-09-30"
-    recorded = Population("github-runs:acme/shop", url, "created=2026-07-01..2026-09-30",
-                          datetime(2026, 10, 1, 6, tzinfo=UTC), 3, 4)
+    recorded = Population(
+        "github-runs:acme/shop",
+        url,
+        "created=2026-07-01..2026-09-30",
+        datetime(2026, 10, 1, 6, tzinfo=UTC),
+        3,
+        4,
+    )
     with locker.transaction() as writer:
         writer.set_population(recorded)
     cc81 = population(locker, matrix, "CC8.1")
@@ -160,7 +166,9 @@ def test_other_branch_and_unlisted_runs(
 
 
 def test_csv_has_a_header_and_a_row_per_execution(locker: Locker, matrix: ControlMatrix) -> None:
-    rows = list(csv.reader(io.StringIO(population_csv(population(locker, matrix, "CC7.1")).decode())))
+    rows = list(
+        csv.reader(io.StringIO(population_csv(population(locker, matrix, "CC7.1")).decode()))
+    )
     assert tuple(rows[0]) == COLUMNS
     assert len(rows) == 5
     assert rows[4][:4] == ["acme/shop", "103", "1", "dependency-scan"]

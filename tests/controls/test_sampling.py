@@ -72,7 +72,9 @@ def test_size_follows_the_most_frequent_gate_capped_at_the_population(locker: Lo
 
 
 def test_same_seed_same_sample_and_seeds_differ(locker: Locker) -> None:
-    matrix = with_frequencies(image_scan="quarterly", iac_scan="annual", dependency_scan="quarterly")
+    matrix = with_frequencies(
+        image_scan="quarterly", iac_scan="annual", dependency_scan="quarterly"
+    )
     cc71 = population(locker, matrix, "CC7.1")
     assert sample_size(matrix, cc71) == ("quarterly", 2)
 

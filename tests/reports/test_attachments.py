@@ -73,7 +73,9 @@ def test_redacted_copy_replaces_snippets_plain_or_gzipped(data_dir: Path) -> Non
 
 
 def test_redacted_copy_of_json_lines_redacts_each_line() -> None:
-    lines = b'{"output": "curl -H \\"Authorization: Bearer abcdefghijklmnopqrstuvwx\\""}\nnot json\n'
+    lines = (
+        b'{"output": "curl -H \\"Authorization: Bearer abcdefghijklmnopqrstuvwx\\""}\nnot json\n'
+    )
     copy = redacted_copy(lines)
     assert b"abcdefghijklmnopqrstuvwx" not in copy.data
     assert copy.data.splitlines()[1] == b"not json"
@@ -121,8 +123,10 @@ def test_items_over_the_cap_are_listed_not_attached(locker: Locker) -> None:
     capped, files = build_attachments(locker, pack, attach_limit=limit)
     attached = [entry for entry in capped.manifest if entry.attached_as]
     # manifest order is greedy: the first two, then only smaller ones that still fit (none)
-    assert [entry.item_id for entry in attached] == [pack.manifest[0].item_id,
-                                                     pack.manifest[1].item_id]
+    assert [entry.item_id for entry in attached] == [
+        pack.manifest[0].item_id,
+        pack.manifest[1].item_id,
+    ]
     evidence = [a for a in files if a.name.startswith("evidence-")]
     assert sum(len(a.data) for a in evidence) == limit
     listed = json.loads(files[0].data)["items"]
