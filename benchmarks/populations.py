@@ -141,11 +141,16 @@ def main() -> None:
             f"samples: {sum(s.size for s in samples.values())} items, "
             f"{time.perf_counter() - started:.2f} s"
         )
+        unique = {p.gates: p for p in populations.values() if p.gates}
+        print(
+            f"distinct gate sets (one file each): {len(unique)}, "
+            f"{sum(p.count for p in unique.values()):,} rows"
+        )
         for name, export in (("CSV", population_csv), ("XLSX", None)):
             started = time.perf_counter()
             size = sum(
                 len(population_csv(p) if export else population_xlsx(p, START))
-                for p in populations.values()
+                for p in unique.values()
             )
             print(
                 f"{name}: {size / 1e6:.1f} MB for all controls, "

@@ -44,7 +44,6 @@ COLUMNS = (
     "sarif_sha256",
     "sarif_items",
     "job_listing_item",
-    "job_listing_sha256",
 )
 
 
@@ -98,7 +97,6 @@ class PopulationRow:
             " ".join(self.sarif_sha256),
             " ".join(str(item) for item in self.sarif_items),
             self.job_listing_item,
-            self.job_listing_sha256,
         )
 
 
@@ -137,7 +135,8 @@ class ControlPopulation:
 
     @property
     def file_stem(self) -> str:
-        return f"population-{self.control.framework}-{self.control.id}"
+        """Named by its gates: controls evidenced by the same gates share the same rows."""
+        return "population-" + "+".join(self.gates)
 
 
 def control_populations(
@@ -388,7 +387,7 @@ def population_xlsx(population: ControlPopulation, generated_at: datetime) -> by
 
 def _about(population: ControlPopulation) -> list[tuple[object, ...]]:
     lines: list[tuple[object, ...]] = [
-        ("control", population.control.key),
+        ("gates", ", ".join(population.gates)),
         ("period", str(population.period)),
         ("query", population.query),
         ("source", population.source),

@@ -87,24 +87,26 @@ def _pack_file(attachment: PackAttachment) -> PackFile:
 
 
 def _population_files(pack: Pack) -> list[PackAttachment]:
-    files = []
+    """CSV and XLSX per set of gates: controls evidenced by the same gates share one population,
+    and embedding the same rows under each control's name would multiply the pack's size."""
+    served: dict[tuple[str, ...], list[ControlPopulation]] = {}
     for population in pack.populations_by_control.values():
-        what = _population_description(population)
-        files.append(
-            PackAttachment(f"{population.file_stem}.csv", population_csv(population), what)
-        )
-        files.append(
-            PackAttachment(
-                f"{population.file_stem}.xlsx",
-                population_xlsx(population, pack.generated_at),
-                what,
-            )
-        )
+        if population.gates:
+            served.setdefault(population.gates, []).append(population)
+    files = []
+    for populations in served.values():
+        first = populations[0]
+        what = _population_description(populations)
+        files.append(PackAttachment(f"{first.file_stem}.csv", population_csv(first), what))
+        xlsx = population_xlsx(first, pack.generated_at)
+        files.append(PackAttachment(f"{first.file_stem}.xlsx", xlsx, what))
     return files
 
 
-def _population_description(population: ControlPopulation) -> str:
-    return f"Population of {population.control.key}: {population.count} {population.query}"
+def _population_description(populations: list[ControlPopulation]) -> str:
+    controls = ", ".join(population.control.key for population in populations)
+    first = populations[0]
+    return f"Population of {controls}: {first.count} {first.query}"
 
 
 # Raw evidence ---------------------------------------------------------------------------------

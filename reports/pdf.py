@@ -259,7 +259,7 @@ def _charts(assessment: Assessment, fetcher: PackFetcher) -> dict[str, Any]:
     if any(gate.open_by_severity.get(s, 0) for gate in scanning for s in Severity):
         svg = charts.severity_by_gate(scanning)
         result["severity"] = fetcher.data_uri("image/svg+xml", svg.encode())
-    if any(gate.executions for gate in scanning):
+    if any(week.executions for gate in scanning for week in gate.weekly):
         svg = charts.pass_rate_by_week(scanning)
         result["pass_rate"] = fetcher.data_uri("image/svg+xml", svg.encode())
     coverage = charts.coverage_rows(assessment.repositories, assessment.gates, HEATMAP_ROWS)

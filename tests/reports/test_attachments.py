@@ -106,14 +106,18 @@ def test_manifest_says_what_is_attached_and_redacted(locker: Locker) -> None:
 def test_population_files_are_in_the_manifest(locker: Locker) -> None:
     pack, files = build_attachments(locker, make_pack(locker))
     names = [file.name for file in pack.files]
-    assert "population-soc2-CC7.1.csv" in names
-    assert "population-iso27001_2022-A.8.8.xlsx" in names
+    # soc2 CC7.1 and ISO 2013 A.12.6.1 share their gates, so one file serves both
+    assert "population-image-scan+iac-scan+dependency-scan.csv" in names
+    assert "population-image-scan+dependency-scan.xlsx" in names
     by_name = {attachment.name: attachment.data for attachment in files}
     for file in pack.files:
         assert hashlib.sha256(by_name[file.name]).hexdigest() == file.sha256
     manifest = json.loads(files[0].data)
     assert sorted(manifest) == ["files", "items"]
-    assert len(manifest["files"]) == 2 * len(pack.assessment.controls)
+    gate_sets = {p.gates for p in pack.populations_by_control.values() if p.gates}
+    assert len(manifest["files"]) == 2 * len(gate_sets) == 2 * 9
+    shared = next(f for f in pack.files if f.name == "population-image-scan+iac-scan+dependency-scan.csv")
+    assert shared.description.startswith("Population of soc2:CC7.1, iso27001_2013:A.12.6.1: 4 ")
 
 
 def test_items_over_the_cap_are_listed_not_attached(locker: Locker) -> None:
