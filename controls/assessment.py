@@ -24,6 +24,7 @@ from auditpack.controls.results import (
     WeekFigures,
 )
 from auditpack.controls.runtime import assess_runtime
+from auditpack.controls.worm import worm_summary
 from auditpack.evidence.locker import Locker, from_db_time, to_db_time
 from auditpack.evidence.model import (
     EvidenceGap,
@@ -88,6 +89,7 @@ def assess(locker: Locker, matrix: ControlMatrix, period: Period) -> Assessment:
         repositories=evidence.active_repositories,
         status_counts=dict(Counter(control.status for control in controls)),
         coverage=dict(coverage),
+        retention=worm_summary(locker, period),
     )
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from auditpack.controls.matrix import Control, ControlMatrix, Gate, Mapping
 from auditpack.controls.period import Period
+from auditpack.controls.worm import WormStatus
 from auditpack.evidence.model import EvidenceGap, Severity
 
 
@@ -119,6 +120,8 @@ class Assessment:
     status_counts: dict[Status, int] = field(default_factory=dict)
     # executions per (repository, gate id) in the period: the coverage heat map
     coverage: dict[tuple[str, str], int] = field(default_factory=dict)
+    # per gate id, how much of the period's evidence sits under S3 Object Lock
+    retention: dict[str, WormStatus] = field(default_factory=dict)
 
     def gate(self, gate_id: str) -> GateAssessment:
         for assessed in self.gates:

@@ -51,6 +51,7 @@ class ManifestEntry:
             "etag": item.etag,
             "object_lock_mode": item.object_lock_mode,
             "object_lock_retain_until": _time(item.object_lock_retain_until),
+            "s3_checksum_sha256": item.checksum_sha256,
             "redacted": item.redacted,
             "locker_path": f"blobs/{item.sha256[:2]}/{item.sha256}",
             "attached_as": self.attached_as,
@@ -152,6 +153,16 @@ def pack_json(pack: Pack) -> str:
         "matrix": assessment.matrix.source,
         "repositories": list(assessment.repositories),
         "gates": [_gate_json(gate) for gate in assessment.gates],
+        "retention": [
+            {
+                "gate": worm.gate,
+                "items": worm.items,
+                "object_locked": worm.locked,
+                "modes": dict(worm.by_mode),
+                "earliest_retain_until": _time(worm.earliest_retain_until),
+            }
+            for worm in assessment.retention.values()
+        ],
         "controls": [
             {
                 "framework": control.control.framework,

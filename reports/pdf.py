@@ -215,6 +215,7 @@ def _context(pack: Pack, fetcher: PackFetcher) -> dict[str, Any]:
         "items": lambda ids: _item_links(ids, listed),
         "day_ranges": _day_ranges,
         "reconciles": _reconciles,
+        "gate_names": {gate.gate.id: gate.gate.name for gate in assessment.gates},
     }
 
 
