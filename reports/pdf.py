@@ -23,6 +23,7 @@ from auditpack.controls.matrix import FRAMEWORK_LABELS, FRAMEWORKS
 from auditpack.controls.results import Assessment, ControlAssessment, Gap, Status
 from auditpack.evidence.model import SEVERITIES_WORST_FIRST, Severity
 from auditpack.reports import charts
+from auditpack.reports.appendix import choose_appendix
 from auditpack.reports.errors import RenderError
 from auditpack.reports.fetcher import PACKAGE_SCHEME, PackFetcher
 from auditpack.reports.pack import Pack
@@ -194,8 +195,10 @@ def _template_source(name: str) -> str | None:
 
 def _context(pack: Pack, fetcher: PackFetcher) -> dict[str, Any]:
     assessment = pack.assessment
-    listed = {entry.item_id for entry in pack.manifest}
+    appendix = choose_appendix(pack.manifest)
+    listed = appendix.listed_ids
     return {
+        "appendix": appendix,
         "pack": pack,
         "a": assessment,
         "version": __version__,
