@@ -306,7 +306,7 @@ def _shortfalls(period: Period, facts: _GateFacts) -> list[Reason]:
         reasons.append(
             Reason(
                 f"The gate did not run on {len(facts.missing)} of the repositories active in the "
-                f"period: {', '.join(facts.missing)}."
+                f"period: {_some(facts.missing)}."
             )
         )
     idle = _idle_weeks(period, facts.executions, facts.scans)
@@ -341,6 +341,12 @@ def _shortfalls(period: Period, facts: _GateFacts) -> list[Reason]:
             )
         )
     return reasons
+
+
+def _some(names: tuple[str, ...], shown: int = 10) -> str:
+    """A list short enough for a sentence; pack.json keeps the whole of it."""
+    text = ", ".join(names[:shown])
+    return text if len(names) <= shown else f"{text} and {len(names) - shown} more"
 
 
 def _what_held(facts: _GateFacts) -> list[Reason]:
