@@ -70,11 +70,11 @@ class _Evidence:
 def assess(locker: Locker, matrix: ControlMatrix, period: Period) -> Assessment:
     evidence = _read(locker, period)
     gates = tuple(_assess_gate(locker, gate, period, evidence) for gate in matrix.gates)
-    by_id = {assessed.gate.id: assessed for assessed in gates}
+    by_id: dict[str, GateAssessment] = {assessed.gate.id: assessed for assessed in gates}
     controls = tuple(
         _assess_control(control, matrix, by_id) for control in matrix.mapped_controls()
     )
-    coverage = Counter(
+    coverage: Counter[tuple[str, str]] = Counter(
         (execution.execution.repository, gate_id)
         for gate_id, executions in evidence.executions.items()
         for execution in executions
@@ -115,7 +115,7 @@ def _read(locker: Locker, period: Period) -> _Evidence:
         if moment is not None and period.contains(moment):
             executions[execution.gate].append(Execution(execution, moment, item_id))
     scans = _scans(locker, start, end)
-    repositories = {run.repository for run in in_period_runs.values()}
+    repositories: set[str] = {run.repository for run in in_period_runs.values()}
     repositories.update(scan.repository for found in scans.values() for scan in found)
     repositories.discard("")
     return _Evidence(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import matplotlib as mpl
+import matplotlib.dates as mdates
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -76,12 +77,13 @@ def pass_rate_by_week(gates: Sequence[GateAssessment]) -> str:
     with _figure(6.6, 2.6) as figure:
         axes = figure.add_subplot()
         for gate in ran:
-            weeks = [week.week_start for week in gate.weekly]
+            weeks = mdates.date2num([week.week_start for week in gate.weekly])
             rates = [
                 100 * week.passed / week.executions if week.executions else float("nan")
                 for week in gate.weekly
             ]
             axes.plot(weeks, rates, marker="o", markersize=2.5, linewidth=1.2, label=gate.gate.name)
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
         axes.set_ylim(0, 105)
         axes.set_ylabel("executions passed (%)")
         axes.set_xlabel("week starting (Monday, UTC)")

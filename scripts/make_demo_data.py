@@ -125,7 +125,15 @@ def write_repository(samples: Path, name: str, spec: dict[str, Any], run_id: int
     for day in _weekdays():
         if name == "platform-infra" and day.weekday() in (1, 3):
             continue  # infrastructure changes twice a week less
-        created = datetime(day.year, day.month, day.day, 9, random.randint(0, 59), random.randint(0, 59), tzinfo=UTC)
+        created = datetime(
+            day.year,
+            day.month,
+            day.day,
+            9,
+            random.randint(0, 59),
+            random.randint(0, 59),
+            tzinfo=UTC,
+        )
         blocking: set[str] = set()
         if day in sarif_days:
             for file_name, sample in spec["sarif"]:
@@ -217,12 +225,21 @@ def _jobs(
         failed = failed or (conclusion == "failure" and job_name in GATE_JOBS)
         started = moment
         moment = moment + timedelta(seconds=random.randint(30, 240))
-        result.append(_job(repo, run_id, first_job + offset, job_name, step_name, conclusion, started, moment))
+        result.append(
+            _job(repo, run_id, first_job + offset, job_name, step_name, conclusion, started, moment)
+        )
     return result, "failure" if failed else "success"
 
 
 def _job(
-    repo: str, run_id: int, job_id: int, name: str, step: str, conclusion: str, started: datetime, completed: datetime
+    repo: str,
+    run_id: int,
+    job_id: int,
+    name: str,
+    step: str,
+    conclusion: str,
+    started: datetime,
+    completed: datetime,
 ) -> dict[str, Any]:
     api = f"https://api.github.com/repos/{OWNER}/{repo}"
     # Step times carry an offset, as GitHub returns them; job times are UTC.
@@ -252,8 +269,12 @@ def _job(
                 "status": "completed",
                 "conclusion": step_conclusion,
                 "number": number,
-                "started_at": (started + local).replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+02:00"),
-                "completed_at": (completed + local).replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+02:00"),
+                "started_at": (started + local)
+                .replace(tzinfo=UTC)
+                .strftime("%Y-%m-%dT%H:%M:%S.000+02:00"),
+                "completed_at": (completed + local)
+                .replace(tzinfo=UTC)
+                .strftime("%Y-%m-%dT%H:%M:%S.000+02:00"),
             }
             for number, (step_name, step_conclusion) in enumerate(steps, start=1)
         ],
@@ -313,32 +334,80 @@ def _falco_day(day: date) -> list[dict[str, Any]]:
     events = []
     for hour in (0, 6, 12, 18):  # metrics snapshots: the detector's heartbeat
         for node in NODES:
-            events.append(_falco_event(day, hour, "Informational", "Falco internal: metrics snapshot",
-                                       "Falco metrics snapshot", node, "internal"))
+            events.append(
+                _falco_event(
+                    day,
+                    hour,
+                    "Informational",
+                    "Falco internal: metrics snapshot",
+                    "Falco metrics snapshot",
+                    node,
+                    "internal",
+                )
+            )
     if day.weekday() == 2:
-        events.append(_falco_event(day, 14, "Notice", "Terminal shell in container",
-                                   "A shell was spawned in a container with an attached terminal "
-                                   "(user=root k8s.ns=payments k8s.pod=payments-api-7d9f container=5892b41bcf46 "
-                                   "shell=sh parent=runc cmdline=sh terminal=34817)", NODES[0], "syscall"))
+        events.append(
+            _falco_event(
+                day,
+                14,
+                "Notice",
+                "Terminal shell in container",
+                "A shell was spawned in a container with an attached terminal "
+                "(user=root k8s.ns=payments k8s.pod=payments-api-7d9f container=5892b41bcf46 "
+                "shell=sh parent=runc cmdline=sh terminal=34817)",
+                NODES[0],
+                "syscall",
+            )
+        )
     if day == date(2026, 7, 21):
-        events.append(_falco_event(day, 3, "Warning", "Write below etc",
-                                   "File below /etc opened for writing (user=root command=sh -c echo "
-                                   "nameserver 1.1.1.1 > /etc/resolv.conf file=/etc/resolv.conf "
-                                   "container=a81f3c2d9e10 image=merchant-web)", NODES[1], "syscall"))
+        events.append(
+            _falco_event(
+                day,
+                3,
+                "Warning",
+                "Write below etc",
+                "File below /etc opened for writing (user=root command=sh -c echo "
+                "nameserver 1.1.1.1 > /etc/resolv.conf file=/etc/resolv.conf "
+                "container=a81f3c2d9e10 image=merchant-web)",
+                NODES[1],
+                "syscall",
+            )
+        )
     if day == date(2026, 9, 2):
-        events.append(_falco_event(day, 22, "Critical", "Launch Privileged Container",
-                                   "Privileged container started (user=system:serviceaccount:ci:deployer "
-                                   "command=container:debug-shell k8s.ns=payments image=busybox:latest)",
-                                   NODES[0], "k8s_audit"))
-        events.append(_falco_event(day, 22, "Error", "Read sensitive file untrusted",
-                                   "Sensitive file opened for reading by non-trusted program (user=root "
-                                   "command=mysql -h db.internal -u admin --password=Hunter2Kestrel! "
-                                   "file=/etc/shadow container=debug-shell)", NODES[0], "syscall"))
+        events.append(
+            _falco_event(
+                day,
+                22,
+                "Critical",
+                "Launch Privileged Container",
+                "Privileged container started (user=system:serviceaccount:ci:deployer "
+                "command=container:debug-shell k8s.ns=payments image=busybox:latest)",
+                NODES[0],
+                "k8s_audit",
+            )
+        )
+        events.append(
+            _falco_event(
+                day,
+                22,
+                "Error",
+                "Read sensitive file untrusted",
+                "Sensitive file opened for reading by non-trusted program (user=root "
+                "command=mysql -h db.internal -u admin --password=Hunter2Kestrel! "
+                "file=/etc/shadow container=debug-shell)",
+                NODES[0],
+                "syscall",
+            )
+        )
     return events
 
 
-def _falco_event(day: date, hour: int, priority: str, rule: str, output: str, host: str, source: str) -> dict[str, Any]:
-    moment = datetime(day.year, day.month, day.day, hour, random.randint(0, 59), random.randint(0, 59), tzinfo=UTC)
+def _falco_event(
+    day: date, hour: int, priority: str, rule: str, output: str, host: str, source: str
+) -> dict[str, Any]:
+    moment = datetime(
+        day.year, day.month, day.day, hour, random.randint(0, 59), random.randint(0, 59), tzinfo=UTC
+    )
     nanos = random.randint(0, 999_999_999)
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
     return {
@@ -347,7 +416,10 @@ def _falco_event(day: date, hour: int, priority: str, rule: str, output: str, ho
         "priority": priority,
         "rule": rule,
         "time": stamp,
-        "output_fields": {"evt.time": int(moment.timestamp()) * 1_000_000_000 + nanos, "hostname": host},
+        "output_fields": {
+            "evt.time": int(moment.timestamp()) * 1_000_000_000 + nanos,
+            "hostname": host,
+        },
         "source": source,
         "tags": ["container", "mitre_execution"] if source != "internal" else [],
         "hostname": host,

@@ -27,8 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def add_pack_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--period", required=True, help="2026-Q3, 2026-08 or 2026-07-01..2026-09-30")
-    parser.add_argument("--organisation", help="name on the cover (default: the repositories' owner)")
+    parser.add_argument(
+        "--period", required=True, help="2026-Q3, 2026-08 or 2026-07-01..2026-09-30"
+    )
+    parser.add_argument(
+        "--organisation", help="name on the cover (default: the repositories' owner)"
+    )
     parser.add_argument(
         "--generated-at",
         help="generation time to print (ISO 8601; default: $SOURCE_DATE_EPOCH or now), "

@@ -52,7 +52,13 @@ def test_every_figure_traces_to_locker_items(assessment: Assessment, tmp_path: P
         sources = {item_id: item.source for item_id, item in locker.item_rows()}
     used = {Path(sources[item_id]).name for item_id in gate.item_ids}
     # three job listings of Q3 runs, the runs listing, the SARIF; not run 99's jobs
-    assert used == {"101.json", "102.json", "103.json", "workflow-runs.json", "grype-dependencies.sarif"}
+    assert used == {
+        "101.json",
+        "102.json",
+        "103.json",
+        "workflow-runs.json",
+        "grype-dependencies.sarif",
+    }
     (breach,) = [reason for reason in gate.reasons if "did not block" in reason.text]
     assert [Path(sources[i]).name for i in breach.item_ids] == ["grype-dependencies.sarif"]
 

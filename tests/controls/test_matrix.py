@@ -40,7 +40,11 @@ def test_thresholds_follow_the_article() -> None:
     assert dependency.severity is Severity.HIGH and dependency.fix_available
     assert matrix.gate("image-scan").threshold.severity is Severity.CRITICAL
     assert matrix.gate("iac-scan").threshold.rules == {
-        "CKV_K8S_8", "CKV_K8S_9", "CKV_K8S_11", "CKV_K8S_14", "CKV_K8S_20"
+        "CKV_K8S_8",
+        "CKV_K8S_9",
+        "CKV_K8S_11",
+        "CKV_K8S_14",
+        "CKV_K8S_20",
     }
 
 
@@ -70,7 +74,7 @@ def _broken(old: str, new: str) -> str:
 
 
 def _line_of(text: str, needle: str) -> int:
-    return text.splitlines().index(next(l for l in text.splitlines() if needle in l)) + 1
+    return text.splitlines().index(next(line for line in text.splitlines() if needle in line)) + 1
 
 
 def test_unknown_control_is_named_with_its_line() -> None:
@@ -78,11 +82,15 @@ def test_unknown_control_is_named_with_its_line() -> None:
     line = _line_of(text, "id: A.8.99")
     with pytest.raises(MatrixError) as error:
         parse_matrix(text, "custom.yaml")
-    assert str(error.value).startswith(f"custom.yaml:{line}: gate sast maps to iso27001_2022 A.8.99")
+    assert str(error.value).startswith(
+        f"custom.yaml:{line}: gate sast maps to iso27001_2022 A.8.99"
+    )
 
 
 def test_bad_severity_and_bad_regex_and_bad_yaml() -> None:
-    with pytest.raises(MatrixError, match=r"custom.yaml:\d+: gate sast threshold severity 'severe'"):
+    with pytest.raises(
+        MatrixError, match=r"custom.yaml:\d+: gate sast threshold severity 'severe'"
+    ):
         parse_matrix(_broken("severity: high", "severity: severe"), "custom.yaml")
     with pytest.raises(MatrixError, match="not a valid regular expression"):
         parse_matrix(_broken("'(?i)^semgrep'", "'(?i)^semgrep('"), "custom.yaml")
