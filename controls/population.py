@@ -12,11 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
@@ -364,25 +366,49 @@ def population_csv(population: ControlPopulation) -> bytes:
 def population_xlsx(population: ControlPopulation, generated_at: datetime) -> bytes:
     """The population as a workbook: its rows, and a sheet saying where they came from.
 
-    Byte-identical for the same population and time: openpyxl stamps the document with the
-    time of saving and its zip entries with the clock, so both are set to `generated_at`.
+    openpyxl builds the package (workbook, styles, properties, the `about` sheet); the rows'
+    sheet is written here as plain SpreadsheetML, 15 times faster than openpyxl's cell by
+    cell (360,000 rows: 2.4 s against 35 s; see benchmarks/README.md). Byte-identical for the
+    same population and time: openpyxl stamps the document with the time of saving and its
+    zip entries with the clock, so both are set to `generated_at`.
     """
     workbook = Workbook(write_only=True)
     moment = generated_at.astimezone(UTC).replace(tzinfo=None)
     workbook.properties.created = moment
     workbook.properties.modified = moment
     workbook.properties.creator = "auditpack"
-    rows = workbook.create_sheet("population")
-    rows.append(list(COLUMNS))
-    for row in population.rows:
-        rows.append(list(row.cells()))
+    workbook.create_sheet("population")  # sheet1.xml, replaced below
     about = workbook.create_sheet("about")
     for line in _about(population):
         about.append(list(line))
     buffer = io.BytesIO()
     # Not save_workbook(): it overwrites `modified` with the clock.
     ExcelWriter(workbook, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED)).save()
-    return _stable_zip(buffer.getvalue(), moment)
+    sheet = _sheet_xml([COLUMNS, *(row.cells() for row in population.rows)])
+    return _stable_zip(buffer.getvalue(), moment, {_ROWS_SHEET: sheet})
+
+
+_ROWS_SHEET = "xl/worksheets/sheet1.xml"
+# XML 1.0 cannot carry these control characters at all, escaped or not.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _sheet_xml(rows: Iterable[Sequence[object]]) -> bytes:
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        "<sheetData>"
+    ]
+    parts.extend("<row>" + "".join(_cell(value) for value in row) + "</row>" for row in rows)
+    parts.append("</sheetData></worksheet>")
+    return "".join(parts).encode("utf-8")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, int):
+        return f"<c><v>{value}</v></c>"
+    text = escape(_NOT_XML.sub("", str(value)))
+    return f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
 def _about(population: ControlPopulation) -> list[tuple[object, ...]]:
@@ -409,8 +435,9 @@ def _yes_no(value: bool | None) -> str:
     return "not stated by the source" if value is None else ("yes" if value else "no")
 
 
-def _stable_zip(data: bytes, moment: datetime) -> bytes:
-    """The same zip with every entry stamped `moment` (zip times have no zone, 1980 onwards)."""
+def _stable_zip(data: bytes, moment: datetime, replaced: dict[str, bytes]) -> bytes:
+    """The same zip with every entry stamped `moment` (zip times have no zone, 1980 onwards),
+    and the entries named in `replaced` given those bytes."""
     stamp = (
         max(moment.year, 1980),
         moment.month,
@@ -425,5 +452,5 @@ def _stable_zip(data: bytes, moment: datetime) -> bytes:
             entry = zipfile.ZipInfo(info.filename, date_time=stamp)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
-            target.writestr(entry, source.read(info))
+            target.writestr(entry, replaced.get(info.filename) or source.read(info))
     return out.getvalue()

@@ -40,11 +40,14 @@ from auditpack.evidence.model import (
     Severity,
     Sha256,
     WorkflowRun,
+    WorkflowVersion,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _CHUNK = 1 << 20
 _SCHEMA = Path(__file__).with_name("locker_schema.sql")
+# Schema 2 only added tables: a schema-1 locker is upgraded by running what follows this line.
+_SCHEMA_2_MARKER = "-- Added in schema 2"
 
 
 def to_db_time(moment: datetime | None) -> str | None:
@@ -119,11 +122,14 @@ class Locker:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
-        if version != 0:
+        if version not in (0, 1):
             raise LockerError(
                 f"{self.root}: locker schema {version}, this auditpack reads {SCHEMA_VERSION}"
             )
-        self._db.executescript(_SCHEMA.read_text(encoding="utf-8"))
+        script = _SCHEMA.read_text(encoding="utf-8")
+        if version == 1:
+            script = script[script.index(_SCHEMA_2_MARKER) :]
+        self._db.executescript(script)
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # Blobs ------------------------------------------------------------------------------
@@ -261,6 +267,15 @@ class Locker:
             (to_db_time(start) or "", to_db_time(end) or "~"),
         )
         return [(int(row["item_id"]), _falco_event(row)) for row in rows]
+
+    def workflow_versions(self, repository: str | None = None) -> list[WorkflowVersion]:
+        """Workflow file versions, by repository, path and commit time."""
+        rows = self._db.execute(
+            """SELECT * FROM workflow_versions WHERE ? IS NULL OR repository = ?
+               ORDER BY repository, path, committed_at, commit_sha""",
+            (repository, repository),
+        )
+        return [_workflow_version(row) for row in rows]
 
     def query(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Read-only access for reports and collectors that need their own view."""
@@ -410,6 +425,18 @@ class LockerWriter:
             rows,
         )
         return len(rows)
+
+    def add_workflow_version(self, version: WorkflowVersion) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO workflow_versions VALUES (?, ?, ?, ?, ?)",
+            (
+                version.repository,
+                version.path,
+                version.commit_sha,
+                to_db_time(version.committed_at),
+                version.item_id,
+            ),
+        )
 
 
 def _finding_row(
@@ -585,4 +612,14 @@ def _population(row: sqlite3.Row) -> Population:
         extracted_at=_required_time(row["extracted_at"]),
         count=row["count"],
         source_count=row["source_count"],
+    )
+
+
+def _workflow_version(row: sqlite3.Row) -> WorkflowVersion:
+    return WorkflowVersion(
+        repository=Repository(row["repository"]),
+        path=row["path"],
+        commit_sha=row["commit_sha"],
+        committed_at=_required_time(row["committed_at"]),
+        item_id=row["item_id"],
     )

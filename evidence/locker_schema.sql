@@ -124,3 +124,14 @@ CREATE TABLE falco_events (
     internal INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX falco_events_time ON falco_events (time);
+
+-- Added in schema 2: the workflow files in effect during a period, one row per commit that
+-- changed a file (and the commit in effect at the period's start); content in item_id.
+CREATE TABLE IF NOT EXISTS workflow_versions (
+    repository TEXT NOT NULL,
+    path TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    committed_at TEXT NOT NULL,
+    item_id INTEGER NOT NULL REFERENCES items (id),
+    PRIMARY KEY (repository, path, commit_sha)
+);

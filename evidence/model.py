@@ -192,3 +192,14 @@ class FalcoEvent:
     hostname: str | None = None
     uuid: str | None = None
     internal: bool = False
+
+
+@dataclass(frozen=True)
+class WorkflowVersion:
+    """A workflow file as it stood at one commit: its content is the evidence item `item_id`."""
+
+    repository: Repository
+    path: str  # .github/workflows/security.yml
+    commit_sha: str
+    committed_at: datetime  # the committer date GitHub reports
+    item_id: int

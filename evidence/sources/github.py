@@ -49,6 +49,7 @@ from auditpack.evidence.sources.github_client import (
     public_url,
 )
 from auditpack.evidence.sources.github_windows import LISTING_CAP, Window, leaf_windows
+from auditpack.evidence.sources.github_workflows import WorkflowFiles, plan_workflow_files
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class CollectionSummary:
     artifacts_unsafe: int = 0
     sarif_files: int = 0
     analyses: int = 0
+    workflow_versions: int = 0
     gaps: int = 0
     reconciled: list[str] = field(default_factory=list)
     unreconciled: list[str] = field(default_factory=list)
@@ -185,6 +187,7 @@ class GitHubCollector:
     def collect_repository(self, repository: Repository, scope: GitHubScope) -> None:
         self.summary.repositories += 1
         runs = self.collect_runs(repository, scope)
+        WorkflowFiles(self).collect(repository, scope.period, {run.workflow_path for run in runs})
         for run in runs:
             self.collect_jobs(repository, run)
             self.progress.advance("runs", total=len(runs))
@@ -225,6 +228,8 @@ class GitHubCollector:
         artefacts = int(self.api.get(url, kind="plan").json().get("total_count", 0))
         plan.add("artefact listings (at most)", max(1, -(-artefacts // PER_PAGE)))
         plan.add("code-scanning listings (at least)", 1)
+        for kind, requests in plan_workflow_files(self.api, repository, scope).items():
+            plan.add(kind, requests)
 
     # Runs ----------------------------------------------------------------------------------
 
@@ -274,6 +279,7 @@ class GitHubCollector:
                 int(entry["id"]),
                 int(entry.get("run_attempt") or 1),
                 str(entry.get("status") or ""),
+                str(entry.get("path") or ""),
             )
             # Dedupe by run id: the same run may be listed twice if it was re-attempted while
             # the listing was paged; keep its latest attempt.
@@ -640,6 +646,7 @@ class RunRef:
     run_id: int
     attempt: int
     status: str
+    workflow_path: str = ""
 
 
 def _fresh_page(url: str, answer: Answer) -> Page:

@@ -144,7 +144,7 @@ class GitHubApi:
     def github(self) -> Github:
         return self._github
 
-    def url(self, path: str, **parameters: object) -> str:
+    def url(self, path: str, /, **parameters: object) -> str:
         """An absolute API URL; parameters with None values are left out."""
         query = {key: str(value) for key, value in parameters.items() if value is not None}
         return self.api_url + path + (f"?{urlencode(query)}" if query else "")

@@ -116,7 +116,9 @@ def test_population_files_are_in_the_manifest(locker: Locker) -> None:
     assert sorted(manifest) == ["files", "items"]
     gate_sets = {p.gates for p in pack.populations_by_control.values() if p.gates}
     assert len(manifest["files"]) == 2 * len(gate_sets) == 2 * 9
-    shared = next(f for f in pack.files if f.name == "population-image-scan+iac-scan+dependency-scan.csv")
+    shared = next(
+        f for f in pack.files if f.name == "population-image-scan+iac-scan+dependency-scan.csv"
+    )
     assert shared.description.startswith("Population of soc2:CC7.1, iso27001_2013:A.12.6.1: 4 ")
 
 
