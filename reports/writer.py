@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from auditpack.reports.errors import RenderError
 from auditpack.reports.pack import Pack, pack_json
-from auditpack.reports.pdf import render_pdf
+from auditpack.reports.pdf import PackAttachment, render_pdf
 
 
 def json_path_for(pdf: Path) -> Path:
     return pdf.with_suffix(".json")
 
 
-def write_pack(pack: Pack, pdf: Path) -> tuple[Path, Path]:
+def write_pack(
+    pack: Pack, pdf: Path, attachments: Sequence[PackAttachment] = ()
+) -> tuple[Path, Path]:
     """Render `pdf` and `pdf`.json; a failure leaves neither half-written."""
     if not pdf.parent.is_dir():
         raise RenderError(f"{pdf}: the folder {pdf.parent} does not exist")
@@ -25,7 +28,7 @@ def write_pack(pack: Pack, pdf: Path) -> tuple[Path, Path]:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(pack_json(pack))
         os.chmod(staged, 0o644)  # mkstemp makes it private; a pack is meant to be shared
-        render_pdf(pack, pdf)
+        render_pdf(pack, pdf, attachments=attachments)
         os.replace(staged, json_out)
     finally:
         if os.path.exists(staged):

@@ -5,6 +5,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pikepdf
 import pytest
 
 from auditpack.cli import main
@@ -147,3 +148,25 @@ def test_usage_errors_exit_2() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["report"])
     assert exit_info.value.code == 2
+
+
+def test_demo_renders_a_pack_that_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--generated-at", "2026-10-01T00:00:00Z"]) == 0
+    pdf = tmp_path / "auditpack-demo-2026-Q3.pdf"
+    text = _pdf_text(pdf)
+    assert "Kestrel Payments (fictional)" in text
+    assert "2026-08-14 to 2026-08-16" in text  # the days Falco was down
+    assert "Hunter2Kestrel" not in text  # the password in a Falco command line
+    assert "Hunter2Kestrel" not in pdf.with_suffix(".json").read_text(encoding="utf-8")
+    with pikepdf.open(pdf) as document:
+        embedded = {
+            name: spec.get_file().read_bytes() for name, spec in document.attachments.items()
+        }
+    assert "manifest.json" in embedded
+    assert not [name for name, data in embedded.items() if b"Hunter2Kestrel" in data]
+    capsys.readouterr()
+    locker = tmp_path / "auditpack-demo-locker"
+    assert main(["verify", str(pdf), "--locker", str(locker)]) == 0
+    assert "verified" in capsys.readouterr().out

@@ -11,7 +11,9 @@ from auditpack.commands.context import Context
 from auditpack.controls.assessment import assess
 from auditpack.controls.matrix import ControlMatrix
 from auditpack.controls.period import Period, parse_period
+from auditpack.controls.population import DEFAULT_BRANCH
 from auditpack.evidence.locker import Locker
+from auditpack.reports.attachments import DEFAULT_ATTACH_LIMIT, add_populations, build_attachments
 from auditpack.reports.errors import RenderError
 from auditpack.reports.pack import build_pack
 from auditpack.reports.writer import write_pack
@@ -34,6 +36,19 @@ def add_pack_arguments(parser: argparse.ArgumentParser) -> None:
         "--organisation", help="name on the cover (default: the repositories' owner)"
     )
     parser.add_argument(
+        "--branch",
+        default=DEFAULT_BRANCH,
+        help="default branch whose runs make up the populations (default: main)",
+    )
+    parser.add_argument(
+        "--attach-limit",
+        type=int,
+        default=DEFAULT_ATTACH_LIMIT,
+        metavar="BYTES",
+        help="raw evidence embedded in the PDF, in bytes (default: 25,000,000); larger items "
+        "are listed with their hash and locker path",
+    )
+    parser.add_argument(
         "--generated-at",
         help="generation time to print (ISO 8601; default: $SOURCE_DATE_EPOCH or now), "
         "for byte-identical packs",
@@ -45,7 +60,14 @@ def run(args: argparse.Namespace, context: Context) -> int:
     matrix = context.load_matrix()
     with context.open_locker(create=False) as locker:
         pdf, json_out = make_pack(
-            locker, matrix, period, args.out, args.organisation, generation_time(args.generated_at)
+            locker,
+            matrix,
+            period,
+            args.out,
+            args.organisation,
+            generation_time(args.generated_at),
+            branch=args.branch,
+            attach_limit=args.attach_limit,
         )
     print(f"audit pack: {pdf}")
     print(f"figures and manifest: {json_out}")
@@ -59,11 +81,17 @@ def make_pack(
     out: Path,
     organisation: str | None,
     generated_at: datetime,
+    *,
+    branch: str = DEFAULT_BRANCH,
+    attach_limit: int = DEFAULT_ATTACH_LIMIT,
 ) -> tuple[Path, Path]:
+    """Assess, gather populations and samples, choose the attachments, write PDF and JSON."""
     assessment = assess(locker, matrix, period)
     name = organisation or _owner_of(assessment.repositories)
     pack = build_pack(locker, assessment, name, generated_at)
-    return write_pack(pack, out)
+    pack = add_populations(pack, locker, matrix, default_branch=branch)
+    pack, attachments = build_attachments(locker, pack, attach_limit)
+    return write_pack(pack, out, attachments)
 
 
 def generation_time(text: str | None) -> datetime:
