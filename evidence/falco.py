@@ -22,13 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from auditpack.controls.matrix import ControlMatrix
-from auditpack.evidence.importer import ImportResult, Origin
+from auditpack.evidence.importer import ImportResult, Origin, evidence_item, record_malformed
 from auditpack.evidence.locker import Locker
 from auditpack.evidence.model import (
-    EvidenceGap,
-    EvidenceItem,
     FalcoEvent,
-    GapKind,
     GateId,
     ItemKind,
 )
@@ -241,30 +238,17 @@ def import_falco(locker: Locker, matrix: ControlMatrix, path: Path, origin: Orig
     try:
         batch = parse_falco(locker.blob_path(blob.sha256).read_bytes())
     except FalcoFormatError as error:
-        return _record_gap(locker, origin.source, f"{origin.source}: {error}", gate)
+        return record_malformed(locker, origin, f"{origin.source}: {error}", gate=gate)
     produced = max(event.time for event in batch.events)
-    item = EvidenceItem(
-        sha256=blob.sha256,
-        kind=ItemKind.FALCO_EVENTS,
-        source=origin.source,
-        produced_at=produced,
-        retrieved_at=origin.retrieved_at,
-        size=blob.size,
-        gate=gate,
-        version_id=origin.version_id,
-        etag=origin.etag,
-        object_lock_mode=origin.object_lock_mode,
-        object_lock_retain_until=origin.object_lock_retain_until,
-        redacted=batch.redacted,
-        checksum_sha256=origin.checksum_sha256,
-    )
+    item = evidence_item(blob, ItemKind.FALCO_EVENTS, origin, produced, gate, batch.redacted)
     with locker.transaction() as writer:
         item_id, new = writer.add_item(item)
         count = writer.add_falco_events(item_id, batch.events) if new else 0
         writer.resolve_gaps(origin.source)
     for problem in batch.problems:
         reason = f"{origin.source}: event {problem.position}: {problem.reason}"
-        _record_gap(locker, f"{origin.source}#{problem.position}", reason, gate)
+        source = f"{origin.source}#{problem.position}"
+        record_malformed(locker, origin, reason, source=source, gate=gate)
     return ImportResult(item_id, new, count)
 
 
@@ -276,11 +260,3 @@ def import_falco_bytes(
         handle.write(data)
         handle.flush()
         return import_falco(locker, matrix, Path(handle.name), origin)
-
-
-def _record_gap(locker: Locker, source: str, reason: str, gate: GateId | None) -> ImportResult:
-    gap = EvidenceGap(GapKind.MALFORMED, source, reason, datetime.now(UTC), gate=gate)
-    with locker.transaction() as writer:
-        writer.add_gap(gap)
-    log.warning("%s", reason)
-    return ImportResult(None, False, 0, gap)

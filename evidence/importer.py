@@ -76,13 +76,13 @@ def import_sarif(
     except SarifError as error:
         # The parser names the blob it read; the user knows the file by its source.
         reason = str(error).replace(str(locker.blob_path(blob.sha256)), origin.source)
-        return _record_malformed(locker, origin, reason)
+        return record_malformed(locker, origin, reason)
     gates = {run.index: _gate_of(matrix, run, origin) for run in document.runs}
     secret_gates = {gate.id for gate in matrix.gates if gate.secrets}
     produced = _latest([run.ended_at for run in document.runs]) or origin.produced_at
     # Reports show only a redacted copy of a secret scanner's output that found something.
     redacted = any(gates[run.index] in secret_gates and run.result_count for run in document.runs)
-    item = _item(blob, kind, origin, produced, _main_gate(gates), redacted)
+    item = evidence_item(blob, kind, origin, produced, _main_gate(gates), redacted)
     with locker.transaction() as writer:
         item_id, new = writer.add_item(item)
         if not new:
@@ -137,13 +137,13 @@ def _import_json(
     try:
         document = json.loads(locker.blob_path(blob.sha256).read_bytes().decode("utf-8-sig"))
         produced = origin.produced_at or actions.listing_time(document)
-        item = _item(blob, kind, origin, produced, origin.gate, False)
+        item = evidence_item(blob, kind, origin, produced, origin.gate, False)
         with locker.transaction() as writer:
             item_id, new = writer.add_item(item)
             count = index(writer, item_id, document) if new else 0
             writer.resolve_gaps(origin.source)
     except (ValueError, CollectionError) as error:
-        return _record_malformed(locker, origin, f"{origin.source}: {_one_line(error)}")
+        return record_malformed(locker, origin, f"{origin.source}: {_one_line(error)}")
     return ImportResult(item_id, new, count)
 
 
@@ -157,7 +157,7 @@ def _main_gate(gates: dict[int, GateId | None]) -> GateId | None:
     return found[0] if found else None
 
 
-def _item(
+def evidence_item(
     blob: StoredBlob,
     kind: ItemKind,
     origin: Origin,
@@ -190,13 +190,21 @@ def _latest(moments: list[datetime | None]) -> datetime | None:
     return max(known) if known else None
 
 
-def _record_malformed(locker: Locker, origin: Origin, reason: str) -> ImportResult:
+def record_malformed(
+    locker: Locker,
+    origin: Origin,
+    reason: str,
+    *,
+    source: str | None = None,
+    gate: GateId | None = None,
+) -> ImportResult:
+    """An item, or a part of one (`source`), that could not be read: a gap in the pack."""
     gap = EvidenceGap(
         kind=GapKind.MALFORMED,
-        source=origin.source,
+        source=source or origin.source,
         reason=_one_line(reason),
         recorded_at=datetime.now(UTC),
-        gate=origin.gate,
+        gate=gate or origin.gate,
         repository=origin.repository,
         run_id=origin.run_id,
     )
