@@ -11,7 +11,9 @@ The minimum the endpoints allow, per repository: the run pages (100 a page, with
 under the cap) plus the one whole-period listing whose total_count the population reconciles
 to when the cap forces windows; one jobs listing per run; the artefact listing pages down to
 the period's start; one download per SARIF artefact; one code-scanning listing page and one
-request per analysis in the period. Plus the organisation's repository listing.
+request per analysis in the period; per workflow file two commit listings (the version in
+effect at the start, the changes in the period) and one request per version. Plus the
+organisation's repository listing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "sources" / "github"))
@@ -41,6 +44,7 @@ PERIOD = parse_period("2026-Q3")
 SHARES = {"acme/api": 0.5, "acme/web": 1 / 3, "acme/infra": 1 / 6}
 COLLECTED_AT = datetime(2026, 10, 2, tzinfo=UTC)
 SARIF = ROOT / "tests" / "data" / "sarif"
+WORKFLOW = ROOT / "tests" / "data" / "workflows" / "starter-workflows_trivy.yml"
 
 
 def build(fake: FakeGitHub, runs: int, seed: int = 7) -> dict[str, dict[str, int]]:
@@ -94,8 +98,21 @@ def build(fake: FakeGitHub, runs: int, seed: int = 7) -> dict[str, dict[str, int
         for week in range(13):
             fake.add_analysis(repo, PERIOD.start + timedelta(days=7 * week, hours=3), codeql)
             analyses += 1
+        versions = _workflow_history(fake, repo, changes=2 if name == "acme/api" else 0)
         facts[name] = {"runs": count, "artefacts": artefacts, "sarif": sarif, "analyses": analyses}
+        facts[name].update(workflows=1, versions=versions)
     return facts
+
+
+def _workflow_history(fake: FakeGitHub, repo: Any, changes: int) -> int:
+    """The runs' security.yml: committed before the quarter, then `changes` times in it."""
+    content = WORKFLOW.read_bytes()
+    path = ".github/workflows/security.yml"
+    fake.commit_file(repo, path, PERIOD.start - timedelta(days=40), content)
+    for change in range(changes):
+        moment = PERIOD.start + timedelta(days=30 * (change + 1))
+        fake.commit_file(repo, path, moment, content + f"# change {change}\n".encode())
+    return 1 + changes
 
 
 def _zip(entries: dict[str, Path]) -> bytes:
@@ -117,6 +134,7 @@ def minimum(facts: dict[str, dict[str, int]], cap: int = 1000) -> int:
         total += runs  # one jobs listing per run
         total += max(1, math.ceil(repo["artefacts"] / 100)) + repo["sarif"]
         total += 1 + repo["analyses"]
+        total += 2 * repo["workflows"] + repo["versions"]
     return total
 
 

@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="collect workflow runs, jobs, SARIF artefacts and code scanning from GitHub",
         description=(
             "Collect every workflow run created in the period with its jobs, the SARIF inside "
-            "its artefacts, and the code-scanning analyses, into the evidence locker. The token "
+            "its artefacts, the code-scanning analyses and the workflow files in effect (each "
+            "version once), into the evidence locker. The token "
             "is read from GITHUB_TOKEN (scopes: repo, actions:read, security_events); it is "
             "never printed, logged or stored. Run it again to resume or to bring a period up "
             "to date: what the locker holds is not downloaded again."
@@ -109,6 +110,7 @@ def summary_text(summary: CollectionSummary, counter: RequestCounter, scope: Git
         f"  artefacts     {summary.artifacts_imported} imported ({summary.sarif_files} SARIF), "
         f"{summary.artifacts_expired} expired, {summary.artifacts_unsafe} refused as unsafe",
         f"  analyses      {summary.analyses} code-scanning analyses",
+        f"  workflows     {summary.workflow_versions} new workflow file versions",
         f"  gaps          {summary.gaps} new evidence gaps",
         f"  requests      {counter.sent} sent ({counter.not_modified} unchanged: 304)"
         + _left(counter),

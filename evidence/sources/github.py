@@ -1,4 +1,4 @@
-"""Collecting a period's GitHub Actions evidence: runs, jobs, SARIF artefacts, code scanning.
+"""A period's GitHub Actions evidence: runs, jobs, SARIF artefacts, code scanning, workflows.
 
 Every REST page used is kept in the locker as an evidence item, so that each run, gate
 execution and gap traces to the answer GitHub gave. Work is checkpointed in the locker as

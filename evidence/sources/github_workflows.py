@@ -87,6 +87,8 @@ class WorkflowError(CollectionError):
 
 @dataclass(frozen=True)
 class WorkflowCommit:
+    """A commit that changed a workflow file, as the commits listing names it."""
+
     sha: str
     committed_at: datetime
 
@@ -117,6 +119,24 @@ class StepSetting:
     def setting(self, key: str) -> str | None:
         return dict(self.settings).get(key)
 
+    def blocks(self) -> bool | None:
+        """Whether findings fail the step, by its inputs and the action's documented defaults
+        (Trivy's exit-code 0, Checkov's soft_fail false, Anchore's fail-build true); None when
+        an expression decides or the action is not one auditpack knows."""
+        values = dict(self.settings)
+        decided = [_switch(values.get("continue-on-error", "false"), inverted=True)]
+        if self.action == "aquasecurity/trivy-action" or "exit-code" in values:
+            decided.append(_nonzero(values.get("exit-code", "0")))
+        if self.action == "bridgecrewio/checkov-action" or "soft_fail" in values:
+            decided.append(_switch(values.get("soft_fail", "false"), inverted=True))
+        if self.action == "anchore/scan-action" or "fail-build" in values:
+            decided.append(_switch(values.get("fail-build", "true")))
+        if False in decided:
+            return False
+        if None in decided or (self.action not in _GATE_INPUTS and len(decided) == 1):
+            return None
+        return True
+
 
 # Reading workflow files -----------------------------------------------------------------------
 
@@ -142,7 +162,7 @@ def read_workflow(text: str, source: str = "workflow file") -> dict[str, Any]:
     try:
         document = yaml.load(text, Loader=_WorkflowLoader)  # a SafeLoader: no objects
     except yaml.YAMLError as error:
-        raise WorkflowError(f"{source}: not YAML ({_first_line(error)})") from None
+        raise WorkflowError(f"{source}: not YAML ({_one_line(error)})") from None
     if not isinstance(document, dict) or not isinstance(document.get("jobs"), dict):
         raise WorkflowError(f"{source}: not a GitHub Actions workflow (no 'jobs' mapping)")
     return document
@@ -188,12 +208,14 @@ def _step_setting(
 ) -> StepSetting | None:
     uses = str(step["uses"]).strip()
     action, ref = split_uses(uses)
-    inputs = step.get("with") if isinstance(step.get("with"), dict) else {}
-    assert isinstance(inputs, dict)
+    inputs = step.get("with")
+    inputs = inputs if isinstance(inputs, dict) else {}
     known = _GATE_INPUTS.get(action)
     if known is None and not _BLOCKING_INPUTS & set(map(str, inputs)):
         return None
     step_name = str(step.get("name") or f"Run {uses}")
+    # As the gate executions of its runs are classified; a named step may still be known by
+    # the action it uses.
     gate = matrix.classify_step(job_name, step_name) or matrix.classify_step(job_name, uses)
     keys = known if known is not None else _ALL_GATE_INPUTS
     settings = [(str(key), _text(value)) for key, value in inputs.items() if str(key) in keys]
@@ -212,13 +234,25 @@ def split_uses(uses: str) -> tuple[str, str | None]:
     return action.strip().lower(), (ref.strip() or None)
 
 
+def _switch(text: str, *, inverted: bool = False) -> bool | None:
+    if "${{" in text:
+        return None
+    return (text.strip().lower() == "true") != inverted
+
+
+def _nonzero(text: str) -> bool | None:
+    if "${{" in text:
+        return None
+    return text.strip().strip("'\"") not in ("", "0")
+
+
 def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
 
 
-def _first_line(error: Exception) -> str:
+def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
@@ -384,6 +418,7 @@ class WorkflowFiles:
                 WorkflowVersion(repository, path, commit.sha, commit.committed_at, item_id)
             )
         self.collector.summary.workflow_versions += 1
+        self.collector.progress.advance("workflow files")
 
 
 def _stamp(moment: datetime) -> str:

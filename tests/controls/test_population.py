@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from auditpack.controls.period import parse_period
 from auditpack.controls.population import (
     COLUMNS,
     ControlPopulation,
+    GatePopulation,
     control_population,
     control_populations,
     population_csv,
@@ -165,6 +167,53 @@ def test_other_branch_and_unlisted_runs(
     assert (cc81.count, cc81.unlisted, cc81.reconciles) == (0, 3, None)
 
 
+def test_a_control_is_the_union_of_its_gates(locker: Locker, matrix: ControlMatrix) -> None:
+    found = control_populations(locker, matrix, Q3)
+    cc71 = found["soc2:CC7.1"]
+    image, iac, dependency = cc71.parts
+    assert [(part.gate, part.count) for part in cc71.parts] == [
+        ("image-scan", 0),
+        ("iac-scan", 1),
+        ("dependency-scan", 3),
+    ]
+    assert [row.run_id for row in dependency.rows] == [101, 102, 103]
+    assert cc71.rows == tuple(sorted(iac.rows + dependency.rows, key=lambda row: row.key))
+    assert cc71.files == (
+        "population-image-scan.csv",
+        "population-image-scan.xlsx",
+        "population-iac-scan.csv",
+        "population-iac-scan.xlsx",
+        "population-dependency-scan.csv",
+        "population-dependency-scan.xlsx",
+    )
+    # each gate's population is read once and shared by every control it evidences
+    assert found["soc2:CC8.1"].parts[2] is dependency
+    assert found["iso27001_2013:A.15.1.3"].parts == (dependency,)
+    assert (image.sources, image.reconciles, image.source) == ((), None, "no workflow run listing")
+    assert [s.repository for s in iac.sources] == ["acme/infra"]
+    assert iac.query == (
+        "gate executions of iac-scan on branch main, runs created 2026-07-01..2026-09-30"
+    )
+    assert found["soc2:CC7.2"].files == ()
+
+
+def test_gate_csv_bytes(locker: Locker, matrix: ControlMatrix) -> None:
+    iac = population(locker, matrix, "CC7.1").parts[1]
+    item = {Path(i.source).name: n for n, i in locker.item_rows()}["201.json"]
+    # infra/jobs/201.json: job 2010 "iac", its Checkov step at 11:01+02:00, no SARIF kept
+    assert (
+        population_csv(iac)
+        == (
+            ",".join(COLUMNS) + "\n"
+            "acme/infra,201,1,iac-scan,2010,iac,Run Checkov IaC scan,2026-07-07T09:00:00Z,"
+            "2026-07-07T09:01:00Z,2026-07-07T09:01:00Z,passed,"
+            f"https://github.com/acme/infra/actions/runs/201,,,{item}\n"
+        ).encode()
+    )
+    empty = population(locker, matrix, "CC7.1").parts[0]
+    assert population_csv(empty) == (",".join(COLUMNS) + "\n").encode()
+
+
 def test_csv_has_a_header_and_a_row_per_execution(locker: Locker, matrix: ControlMatrix) -> None:
     rows = list(
         csv.reader(io.StringIO(population_csv(population(locker, matrix, "CC7.1")).decode()))
@@ -174,6 +223,35 @@ def test_csv_has_a_header_and_a_row_per_execution(locker: Locker, matrix: Contro
     assert rows[4][:4] == ["acme/shop", "103", "1", "dependency-scan"]
     assert rows[4][COLUMNS.index("outcome")] == "passed"
     assert rows[4][COLUMNS.index("run_created_at")] == "2026-08-03T09:00:00Z"
+
+
+FORMULA = '=HYPERLINK("http://x")'
+
+
+def with_formula(locker: Locker, matrix: ControlMatrix) -> GatePopulation:
+    """The iac-scan population with its one job named as a formula, as a user may name it."""
+    iac = population(locker, matrix, "CC7.1").parts[1]
+    return replace(iac, rows=(replace(iac.rows[0], job_name=FORMULA, step_name="-1+1"),))
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(
+    locker: Locker, matrix: ControlMatrix
+) -> None:
+    text = population_csv(with_formula(locker, matrix)).decode()
+    assert ',"\'=HYPERLINK(""http://x"")",\'-1+1,' in text
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert (row["job"], row["step"], row["repository"]) == ("'" + FORMULA, "'-1+1", "acme/infra")
+
+
+def test_xlsx_keeps_a_formula_looking_name_as_text(locker: Locker, matrix: ControlMatrix) -> None:
+    data = population_xlsx(with_formula(locker, matrix), GENERATED_AT)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet
+    row = openpyxl.load_workbook(io.BytesIO(data))["population"][2]
+    job = row[COLUMNS.index("job")]
+    assert (job.value, job.data_type) == (FORMULA, "s")
+    assert row[COLUMNS.index("step")].value == "-1+1"
 
 
 def test_xlsx_is_byte_identical_and_readable(
@@ -187,11 +265,24 @@ def test_xlsx_is_byte_identical_and_readable(
     second = population_xlsx(cc71, GENERATED_AT)
     assert first == second
     with zipfile.ZipFile(io.BytesIO(first)) as archive:
-        assert {info.date_time for info in archive.infolist()} == {(2026, 10, 1, 0, 0, 0)}
+        # XlsxWriter's fixed date, and the document's time is the one given, not the clock's
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        core = archive.read("docProps/core.xml").decode()
+    assert core.count(">2026-10-01T00:00:00Z<") == 2  # created and modified
     book = openpyxl.load_workbook(io.BytesIO(first))
     assert book.properties.modified == datetime(2026, 10, 1)
+    assert book.properties.subject == cc71.query
     sheet = book["population"]
     assert sheet.max_row == 5
     assert tuple(cell.value for cell in sheet[1]) == COLUMNS
-    about = {row[0]: row[1] for row in book["about"].iter_rows(values_only=True) if row}
-    assert (about["count"], about["reconciles"]) == (4, "yes")
+    # every cell of every row (an empty text cell reads back as None)
+    cells = [tuple(None if v == "" else v for v in row.cells()) for row in cc71.rows]
+    assert list(sheet.iter_rows(min_row=2, values_only=True)) == cells
+    about = {row[0]: row[1] for row in book["about"].iter_rows(values_only=True) if row[0]}
+    assert (about["count"], about["reconciles"], about["gates"]) == (
+        4,
+        "yes",
+        "image-scan, iac-scan, dependency-scan",
+    )
+    assert about["acme/shop"] == cc71.sources[1].source  # the sources' table, under its header
+    assert population_xlsx(cc71, datetime(2026, 10, 2, tzinfo=UTC)) != first

@@ -110,3 +110,19 @@ def test_control_without_ci_gate_has_an_empty_sample(locker: Locker) -> None:
     matrix = load_matrix()
     sample = draw_sample(matrix, population(locker, matrix, "CC7.2"))
     assert (sample.frequency, sample.size, sample.items) == (None, 0, ())
+
+
+def test_drawn_over_the_union_of_the_gates_populations(locker: Locker) -> None:
+    # CC7.1 in population order: infra 201 (iac-scan), then shop 101, 102, 103 (dependency).
+    # random.Random(42).sample(range(4), 2) picks positions 3 and 0: from both gates' files.
+    matrix = with_frequencies(
+        image_scan="quarterly", iac_scan="annual", dependency_scan="quarterly"
+    )
+    cc71 = population(locker, matrix, "CC7.1")
+    sample = draw_sample(matrix, cc71, seed=42)
+    assert [(item.row.gate, item.row.run_id) for item in sample.items] == [
+        ("iac-scan", 201),
+        ("dependency-scan", 103),
+    ]
+    files = {f"population-{item.row.gate}.csv" for item in sample.items}
+    assert files <= set(cc71.files)

@@ -19,7 +19,7 @@ from auditpack.evidence.locker import Locker
 from auditpack.evidence.model import Repository
 from auditpack.evidence.sources.local import collect_local
 from auditpack.reports.attachments import add_populations, build_attachments, redacted_copy
-from auditpack.reports.pack import Pack, build_pack, manifest_bytes
+from auditpack.reports.pack import Pack, build_pack, manifest_bytes, pack_json
 
 GENERATED_AT = datetime(2026, 10, 1, tzinfo=UTC)
 GITLEAKS = "sarif/gitleaks/gitleaks_report_simple.sarif"
@@ -103,23 +103,41 @@ def test_manifest_says_what_is_attached_and_redacted(locker: Locker) -> None:
     assert entry_json["redacted_copy_sha256"] == secret.redacted_copy_sha256
 
 
-def test_population_files_are_in_the_manifest(locker: Locker) -> None:
+def test_population_files_are_per_gate_and_in_the_manifest(locker: Locker) -> None:
     pack, files = build_attachments(locker, make_pack(locker))
-    names = [file.name for file in pack.files]
-    # soc2 CC7.1 and ISO 2013 A.12.6.1 share their gates, so one file serves both
-    assert "population-image-scan+iac-scan+dependency-scan.csv" in names
-    assert "population-image-scan+dependency-scan.xlsx" in names
+    # the five CI gates, each a CSV and an XLSX, in the order the controls first name them
+    # (soc2:CC6.1: sast, image, dependency, secret; then CC6.6: iac); runtime has no file
+    gates = ["sast", "image-scan", "dependency-scan", "secret-scanning", "iac-scan"]
+    assert [file.name for file in pack.files] == [
+        f"population-{gate}.{kind}" for gate in gates for kind in ("csv", "xlsx")
+    ]
     by_name = {attachment.name: attachment.data for attachment in files}
     for file in pack.files:
         assert hashlib.sha256(by_name[file.name]).hexdigest() == file.sha256
     manifest = json.loads(files[0].data)
     assert sorted(manifest) == ["files", "items"]
-    gate_sets = {p.gates for p in pack.populations_by_control.values() if p.gates}
-    assert len(manifest["files"]) == 2 * len(gate_sets) == 2 * 9
-    shared = next(
-        f for f in pack.files if f.name == "population-image-scan+iac-scan+dependency-scan.csv"
+    assert [entry["name"] for entry in manifest["files"]] == [file.name for file in pack.files]
+    # every control's files are embedded, and together hold its rows once each
+    for population in pack.populations_by_control.values():
+        assert set(population.files) <= set(by_name)
+        rows = sum(by_name[name].count(b"\n") - 1 for name in population.files[::2])
+        assert rows == population.count
+    iac = next(f for f in pack.files if f.name == "population-iac-scan.csv")
+    assert iac.description == (
+        "Population of iac-scan for soc2:CC6.6, soc2:CC7.1, iso27001_2013:A.12.6.1, "
+        "iso27001_2013:A.13.1.1, iso27001_2022:A.8.9, iso27001_2022:A.8.20: 1 gate executions "
+        "of iac-scan on branch main, runs created 2026-07-01..2026-09-30"
     )
-    assert shared.description.startswith("Population of soc2:CC7.1, iso27001_2013:A.12.6.1: 4 ")
+    document = json.loads(pack_json(pack))
+    cc71 = next(p for p in document["control_populations"] if p["control"] == "soc2:CC7.1")
+    assert cc71["files"] == [
+        "population-image-scan.csv",
+        "population-image-scan.xlsx",
+        "population-iac-scan.csv",
+        "population-iac-scan.xlsx",
+        "population-dependency-scan.csv",
+        "population-dependency-scan.xlsx",
+    ]
 
 
 def test_items_over_the_cap_are_listed_not_attached(locker: Locker) -> None:

@@ -51,8 +51,9 @@ def test_fresh_pack_verifies(
     assert code == 0, text
     assert f"pack id    {pack_id}" in text
     result = verify_pack(pdf, locker)
-    # every evidence item, one redacted copy among them, and two files a control
-    assert result.attachments > 20
+    # 10 population files (CSV and XLSX for each of the 5 CI gates) and the 8 evidence items
+    # of Q3 (run 99's job listing is June's), the Gitleaks report as its redacted copy
+    assert result.attachments == 10 + 8
     assert result.locker_items == 1  # the Gitleaks original is checked in the locker only
     assert "verified" in text
 

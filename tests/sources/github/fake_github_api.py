@@ -4,11 +4,14 @@ Entries are built from the recorded GitHub answers in tests/data/github/ (a run,
 artefact, an analysis), changed only where a test needs other values. The server filters
 runs by `created` like GitHub (inclusive `A..B`), stops a filtered listing at 1,000 results
 while `total_count` tells the truth, pages with absolute `Link` URLs, answers ETags with 304,
-and redirects artefact downloads to a second "storage" server on another port.
+and redirects artefact downloads to a second "storage" server on another port. Workflow
+files have a commit history: the commits listing filters by path and committer date
+(`since`/`until`, inclusive), and the contents endpoint serves a file at a commit.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -46,6 +49,15 @@ class Fault:
     answers: list[tuple[int, dict[str, str], str]]
 
 
+@dataclass(frozen=True)
+class FakeCommit:
+    """A commit that changed one file: its new content, or None when it deleted the file."""
+
+    sha: str
+    committed_at: datetime
+    content: bytes | None
+
+
 @dataclass
 class FakeRepo:
     full_name: str
@@ -56,6 +68,7 @@ class FakeRepo:
     zips: dict[int, bytes] = field(default_factory=dict)
     analyses: list[dict[str, Any]] | None = None  # None: code scanning is not enabled (404)
     analysis_sarif: dict[int, bytes] = field(default_factory=dict)
+    files: dict[str, list[FakeCommit]] = field(default_factory=dict)
 
 
 def _stamp(moment: datetime) -> str:
@@ -175,6 +188,14 @@ class FakeGitHub:
         repo.analysis_sarif[analysis_id] = sarif
         return entry
 
+    def commit_file(
+        self, repo: FakeRepo, path: str, committed: datetime, content: bytes | None
+    ) -> str:
+        """Change (or, with None, delete) a file in a new commit; returns the commit's SHA."""
+        sha = hashlib.sha1(f"{repo.full_name} {path} {self.next_id()}".encode()).hexdigest()
+        repo.files.setdefault(path, []).append(FakeCommit(sha, committed, content))
+        return sha
+
     def fail(self, path_pattern: str, *answers: tuple[int, dict[str, str], str]) -> None:
         self.faults.append(Fault(re.compile(path_pattern), list(answers)))
 
@@ -215,6 +236,9 @@ class FakeGitHub:
             (r"^/repos/([^/]+/[^/]+)/actions/artifacts/(\d+)/zip$", self._zip),
             (r"^/repos/([^/]+/[^/]+)/code-scanning/analyses$", self._analyses),
             (r"^/repos/([^/]+/[^/]+)/code-scanning/analyses/(\d+)$", self._analysis),
+            (r"^/repos/([^/]+/[^/]+)/actions/workflows$", self._workflows),
+            (r"^/repos/([^/]+/[^/]+)/commits$", self._commits),
+            (r"^/repos/([^/]+/[^/]+)/contents/(.+)$", self._contents),
         ]
         for pattern, handler in routes:
             match = re.match(pattern, path)
@@ -282,6 +306,38 @@ class FakeGitHub:
             entry = next(e for e in self.repos[name].analyses or [] if e["id"] == int(analysis_id))
             return self._json(request, entry)
         return self._respond(request, body, "application/sarif+json")
+
+    def _workflows(self, request: Request, name: str) -> Response:
+        repo = self.repos[name]
+        paths = sorted({str(run["path"]) for run in repo.runs} | set(repo.files))
+        entries = [
+            self._templates.workflow(name, number, path) for number, path in enumerate(paths)
+        ]
+        return self._page(
+            request, entries, lambda chunk, total: {"total_count": total, "workflows": chunk}
+        )
+
+    def _commits(self, request: Request, name: str) -> Response:
+        repo = self.repos[name]
+        since, until = request.args.get("since"), request.args.get("until")
+        commits = [
+            commit
+            for commit in repo.files.get(request.args.get("path", ""), [])
+            if (since is None or commit.committed_at >= _parse(since))
+            and (until is None or commit.committed_at <= _parse(until))
+        ]
+        commits.sort(key=lambda commit: commit.committed_at, reverse=True)
+        entries = [_commit_entry(name, commit) for commit in commits]
+        return self._page(request, entries, lambda chunk, total: chunk)
+
+    def _contents(self, request: Request, name: str, path: str) -> Response:
+        history = self.repos[name].files.get(path, [])
+        commit = next((c for c in history if c.sha == request.args.get("ref")), None)
+        if commit is None or commit.content is None:
+            return self._json(request, {"message": "Not Found"}, 404)
+        if request.headers.get("Accept") == "application/vnd.github.raw":
+            return self._respond(request, commit.content, "application/vnd.github.raw")
+        return self._json(request, _contents_entry(name, path, commit.sha, commit.content))
 
     # Pages, ETags and headers ----------------------------------------------------------------
 
@@ -354,6 +410,62 @@ class FakeGitHub:
         return response(environ, start_response)
 
 
+def _git_blob_sha(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def _commit_entry(repo: str, commit: FakeCommit) -> dict[str, Any]:
+    """A commits-listing entry in the documented shape (GET /repos/{owner}/{repo}/commits)."""
+    api = f"https://api.github.com/repos/{repo}"
+    person = {"name": "Example Author", "email": "author@example.com"}
+    return {
+        "sha": commit.sha,
+        "node_id": "C_" + commit.sha[:20],
+        "commit": {
+            "author": {**person, "date": _stamp(commit.committed_at)},
+            "committer": {**person, "date": _stamp(commit.committed_at)},
+            "message": "Update workflow",
+            "tree": {"sha": commit.sha[::-1], "url": f"{api}/git/trees/{commit.sha[::-1]}"},
+            "url": f"{api}/git/commits/{commit.sha}",
+            "comment_count": 0,
+            "verification": {"verified": False, "reason": "unsigned"},
+        },
+        "url": f"{api}/commits/{commit.sha}",
+        "html_url": f"https://github.com/{repo}/commit/{commit.sha}",
+        "comments_url": f"{api}/commits/{commit.sha}/comments",
+        "author": None,
+        "committer": None,
+        "parents": [],
+    }
+
+
+def _contents_entry(repo: str, path: str, ref: str, content: bytes) -> dict[str, Any]:
+    """A file in the documented shape (GET /repos/{owner}/{repo}/contents/{path}): base64 in
+    lines of 60 characters, as GitHub sends it."""
+    encoded = base64.b64encode(content).decode("ascii")
+    lines = "\n".join(encoded[index : index + 60] for index in range(0, len(encoded), 60))
+    blob = _git_blob_sha(content)
+    api = f"https://api.github.com/repos/{repo}"
+    return {
+        "type": "file",
+        "encoding": "base64",
+        "size": len(content),
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "content": lines + "\n",
+        "sha": blob,
+        "url": f"{api}/contents/{path}?ref={ref}",
+        "git_url": f"{api}/git/blobs/{blob}",
+        "html_url": f"https://github.com/{repo}/blob/{ref}/{path}",
+        "download_url": f"https://raw.githubusercontent.com/{repo}/{ref}/{path}",
+        "_links": {
+            "self": f"{api}/contents/{path}?ref={ref}",
+            "git": f"{api}/git/blobs/{blob}",
+            "html": f"https://github.com/{repo}/blob/{ref}/{path}",
+        },
+    }
+
+
 def _run_matches(run: dict[str, Any], args: Any, workflow: str | None) -> bool:
     created = args.get("created")
     if created:
@@ -378,6 +490,7 @@ class _Templates:
         self._job = first("actions_run_jobs_list.json", "jobs")
         self._artifact = first("actions_repo_artifacts_list.json", "artifacts")
         self._analysis = first("code_scanning_analyses_list.json", None)
+        self._workflow = first("actions_workflows_list.json", "workflows")
 
     def run(self, repo: str, run_id: int, created: datetime) -> dict[str, Any]:
         run = copy.deepcopy(self._run)
@@ -441,5 +554,17 @@ class _Templates:
             ref=ref,
             created_at=_stamp(created),
             url=f"https://api.github.com/repos/{repo}/code-scanning/analyses/{analysis_id}",
+        )
+        return entry
+
+    def workflow(self, repo: str, number: int, path: str) -> dict[str, Any]:
+        entry = copy.deepcopy(self._workflow)
+        workflow_id = 6_817_859 + number
+        entry.update(
+            id=workflow_id,
+            name=path.rsplit("/", 1)[-1],
+            path=path,
+            url=f"https://api.github.com/repos/{repo}/actions/workflows/{workflow_id}",
+            html_url=f"https://github.com/{repo}/blob/main/{path}",
         )
         return entry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from conftest import zip_of
 from fake_github_api import FakeGitHub
@@ -13,6 +14,8 @@ from auditpack.controls.period import parse_period
 PERIOD = parse_period("2026-Q3")
 REPO = "acme/web"
 WHOLE_QUERY = "created=2026-07-01T00%3A00%3A00Z..2026-09-30T23%3A59%3A59Z"
+WORKFLOW = ".github/workflows/security.yml"
+COMMITS = "/repos/acme/web/commits?path=.github%2Fworkflows%2Fsecurity.yml"
 
 
 def jobs_url(run_id: int) -> str:
@@ -27,10 +30,13 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def build_web(fake: FakeGitHub, data_dir: Path) -> dict[str, int]:
-    """Three runs in 2026-Q3 (one at the last second), one either side; artefacts; an analysis."""
+def build_web(fake: FakeGitHub, data_dir: Path) -> dict[str, Any]:
+    """Three runs in 2026-Q3 (one at the last second), one either side; artefacts; an analysis;
+    the runs' workflow file, unchanged since before the quarter."""
     sarif = data_dir / "sarif"
     repo = fake.repo(REPO, org="acme")
+    workflow = (data_dir / "workflows" / "starter-workflows_trivy.yml").read_bytes()
+    commit = fake.commit_file(repo, WORKFLOW, at("2026-03-02T08:00:00"), workflow)
     before = fake.add_run(repo, at("2026-06-30T23:59:59"))
     first = fake.add_run(
         repo,
@@ -83,5 +89,6 @@ def build_web(fake: FakeGitHub, data_dir: Path) -> dict[str, int]:
         "checkov": iac["id"],
         "expired": expired["id"],
         "analysis": analysis["id"],
+        "commit": commit,
         "deploy": second["id"] + 2,  # the fake numbers a run's jobs after it
     }

@@ -7,13 +7,25 @@ from pathlib import Path
 import pytest
 from conftest import NOW, TOKEN
 from fake_github_api import FakeGitHub
-from github_scenarios import PERIOD, REPO, WHOLE_QUERY, at, build_web, jobs_url, zip_url
+from github_scenarios import (
+    COMMITS,
+    PERIOD,
+    REPO,
+    WHOLE_QUERY,
+    at,
+    build_web,
+    jobs_url,
+    zip_url,
+)
 
 from auditpack.controls.matrix import ControlMatrix
 from auditpack.evidence.locker import Locker
 from auditpack.evidence.model import GapKind, ItemKind, Outcome
 from auditpack.evidence.sources.github import CODE_SCANNING_NOTE, GitHubCollector, GitHubScope
 from auditpack.evidence.sources.github_client import GitHubApi
+
+WORKFLOW_DATES = "since=2026-07-01T00%3A00%3A00Z&until=2026-09-30T23%3A59%3A59Z"
+CONTENTS = f"/repos/{REPO}/contents/.github/workflows/security.yml"
 
 
 def collect(api: GitHubApi, locker: Locker, matrix: ControlMatrix, **scope: object):
@@ -43,6 +55,10 @@ def test_collects_runs_jobs_artefacts_and_analyses(
     assert [(item.kind, item.source.removeprefix(fake.url)) for item in locker.items()] == [
         (ItemKind.API_RESPONSE, "/orgs/acme/repos?type=all&per_page=100"),
         (ItemKind.WORKFLOW_RUNS, f"/repos/{REPO}/actions/runs?{WHOLE_QUERY}&per_page=100"),
+        # The runs' workflow file: the commit in effect at the start, none in the quarter.
+        (ItemKind.API_RESPONSE, f"{COMMITS}&until=2026-07-01T00%3A00%3A00Z&per_page=1"),
+        (ItemKind.API_RESPONSE, f"{COMMITS}&{WORKFLOW_DATES}&per_page=100"),
+        (ItemKind.WORKFLOW_FILE, f"{CONTENTS}?ref={ids['commit']}"),
         (ItemKind.WORKFLOW_JOBS, jobs_url(ids["first"])),
         (ItemKind.WORKFLOW_JOBS, jobs_url(ids["second"])),
         (ItemKind.WORKFLOW_JOBS, jobs_url(ids["last"])),

@@ -28,16 +28,17 @@ def test_collect_prints_a_summary_and_never_the_token(
     assert main([*argv, "--api-url", fake.url]) == 0
 
     out, err = capsys.readouterr()
-    assert out.splitlines()[:9] == [
+    assert out.splitlines()[:10] == [
         "GitHub, 2026-Q3 (2026-07-01 to 2026-09-30 UTC):",
         "  repositories  1",
         "  runs          3 of 3 reported (reconciled)",
         "  jobs          3 new listings, 2 gate executions",
         "  artefacts     2 imported (2 SARIF), 1 expired, 0 refused as unsafe",
         "  analyses      1 code-scanning analyses",
+        "  workflows     1 new workflow file versions",
         "  gaps          3 new evidence gaps",
-        # Ten requests; the local server spends its limit on the eight that answer 200.
-        "  requests      10 sent (0 unchanged: 304), 4992 of 5000 left this hour",
+        # 13 requests; the local server spends its limit on the 11 that answer 200.
+        "  requests      13 sent (0 unchanged: 304), 4989 of 5000 left this hour",
         "  expired artefacts are lost evidence: collect more often than the retention period",
     ]
     assert TOKEN not in out + err
@@ -66,8 +67,12 @@ def test_dry_run_counts_requests_and_downloads_nothing(
         "  jobs: 3",
         "  artefact listings (at most): 1",
         "  code-scanning listings (at least): 1",
+        # security.yml: two commit listings, and its version at the start (no change since).
+        "  workflow-file listings: 2",
+        "  workflow-file versions (at most): 1",
         "  plus one per SARIF artefact and per code-scanning analysis in the period",
-        "about 6 requests; this dry run used 2, 4998 of 5000 left this hour",
+        # The dry run also listed the workflows and counted security.yml's changes.
+        "about 9 requests; this dry run used 4, 4996 of 5000 left this hour",
     ]
     assert fake.storage_log == []
     assert not fake.requests_to(r"/jobs$")
