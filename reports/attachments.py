@@ -19,7 +19,7 @@ from typing import Any
 from auditpack.controls.matrix import ControlMatrix
 from auditpack.controls.population import (
     DEFAULT_BRANCH,
-    ControlPopulation,
+    GatePopulation,
     control_populations,
     population_csv,
     population_xlsx,
@@ -87,26 +87,22 @@ def _pack_file(attachment: PackAttachment) -> PackFile:
 
 
 def _population_files(pack: Pack) -> list[PackAttachment]:
-    """CSV and XLSX per set of gates: controls evidenced by the same gates share one population,
-    and embedding the same rows under each control's name would multiply the pack's size."""
-    served: dict[tuple[str, ...], list[ControlPopulation]] = {}
+    """CSV and XLSX per CI gate, in the order the controls first name them: a control's
+    population is the union of its gates' files (its `files`, stems), so no execution is embedded
+    twice however many controls its gate evidences."""
+    parts: dict[str, GatePopulation] = {}
+    controls: dict[str, list[str]] = {}
     for population in pack.populations_by_control.values():
-        if population.gates:
-            served.setdefault(population.gates, []).append(population)
+        for part in population.parts:
+            parts.setdefault(part.gate, part)
+            controls.setdefault(part.gate, []).append(population.control.key)
     files = []
-    for populations in served.values():
-        first = populations[0]
-        what = _population_description(populations)
-        files.append(PackAttachment(f"{first.file_stem}.csv", population_csv(first), what))
-        xlsx = population_xlsx(first, pack.generated_at)
-        files.append(PackAttachment(f"{first.file_stem}.xlsx", xlsx, what))
+    for gate, part in parts.items():
+        what = f"Population of {gate} for {', '.join(controls[gate])}: {part.count} {part.query}"
+        xlsx = population_xlsx(part, pack.generated_at)
+        files.append(PackAttachment(f"{part.file_stem}.csv", population_csv(part), what))
+        files.append(PackAttachment(f"{part.file_stem}.xlsx", xlsx, what))
     return files
-
-
-def _population_description(populations: list[ControlPopulation]) -> str:
-    controls = ", ".join(population.control.key for population in populations)
-    first = populations[0]
-    return f"Population of {controls}: {first.count} {first.query}"
 
 
 # Raw evidence ---------------------------------------------------------------------------------

@@ -251,6 +251,7 @@ def _population_json(population: ControlPopulation, sample: ControlSample | None
         "count": population.count,
         "reconciles": population.reconciles,
         "left_out_unlisted_runs": population.unlisted,
+        "files": [f"{stem}{suffix}" for stem in population.files for suffix in (".csv", ".xlsx")],
         "sources": [
             {
                 "repository": source.repository,

@@ -219,6 +219,7 @@ def _context(pack: Pack, fetcher: PackFetcher) -> dict[str, Any]:
         "day_ranges": _day_ranges,
         "reconciles": _reconciles,
         "gate_names": {gate.gate.id: gate.gate.name for gate in assessment.gates},
+        "population_files": _population_files,
     }
 
 
@@ -309,6 +310,11 @@ def _day_ranges(days: Sequence[date]) -> str:
 def _day_span(first: int, last: int) -> str:
     start = date.fromordinal(first).isoformat()
     return start if first == last else f"{start} to {date.fromordinal(last).isoformat()}"
+
+
+def _population_files(population: Any) -> list[str]:
+    """The embedded CSV and XLSX files that hold a control's population."""
+    return [f"{stem}{suffix}" for stem in population.files for suffix in (".csv", ".xlsx")]
 
 
 def _reconciles(count: int, source_count: int | None) -> str:

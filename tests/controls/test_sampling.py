@@ -124,5 +124,4 @@ def test_drawn_over_the_union_of_the_gates_populations(locker: Locker) -> None:
         ("iac-scan", 201),
         ("dependency-scan", 103),
     ]
-    files = {f"population-{item.row.gate}.csv" for item in sample.items}
-    assert files <= set(cc71.files)
+    assert {f"population-{item.row.gate}" for item in sample.items} <= set(cc71.files)

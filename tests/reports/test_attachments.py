@@ -119,8 +119,8 @@ def test_population_files_are_per_gate_and_in_the_manifest(locker: Locker) -> No
     assert [entry["name"] for entry in manifest["files"]] == [file.name for file in pack.files]
     # every control's files are embedded, and together hold its rows once each
     for population in pack.populations_by_control.values():
-        assert set(population.files) <= set(by_name)
-        rows = sum(by_name[name].count(b"\n") - 1 for name in population.files[::2])
+        assert {f"{stem}.xlsx" for stem in population.files} <= set(by_name)
+        rows = sum(by_name[f"{stem}.csv"].count(b"\n") - 1 for stem in population.files)
         assert rows == population.count
     iac = next(f for f in pack.files if f.name == "population-iac-scan.csv")
     assert iac.description == (
