@@ -437,11 +437,7 @@ def _assess_runtime_gate(
 ) -> GateAssessment:
     coverage = assess_runtime(locker, period)
     gaps = tuple(gap for gap in evidence.gaps if gap.gate == gate.id)
-    rows = locker.query(
-        "SELECT DISTINCT item_id FROM falco_events WHERE time >= ? AND time < ? ORDER BY item_id",
-        (to_db_time(period.start), to_db_time(period.end)),
-    )
-    item_ids = tuple(int(row["item_id"]) for row in rows)
+    item_ids = coverage.item_ids
     reasons, status = _judge_runtime(gate, period, coverage, gaps, item_ids)
     return GateAssessment(
         gate=gate,
@@ -458,7 +454,7 @@ def _assess_runtime_gate(
         suppressed=0,
         above_threshold=0,
         unblocked_breaches=0,
-        last_evidence_at=max((event.time for event in coverage.serious_events), default=None),
+        last_evidence_at=coverage.last_seen,
         item_ids=item_ids,
         evidence_gaps=gaps,
         runtime=coverage,

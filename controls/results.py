@@ -43,6 +43,7 @@ class RuntimeCoverage:
     serious_events: tuple[RuntimeEvent, ...]  # critical and error events, by time
     heartbeats: int = 0  # Falco's internal events (metrics snapshots): running, no alert
     item_ids: tuple[int, ...] = ()  # the Falco items the figures come from
+    last_seen: datetime | None = None  # the period's last event or heartbeat
 
 
 @dataclass(frozen=True)

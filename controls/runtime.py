@@ -49,6 +49,7 @@ def assess_runtime(locker: Locker, period: Period) -> RuntimeCoverage:
         serious_events=tuple(serious),
         heartbeats=len(stored) - len(alerts),
         item_ids=tuple(sorted({item_id for item_id, _ in stored})),
+        last_seen=max((event.time for _, event in stored), default=None),
     )
 
 

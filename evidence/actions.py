@@ -120,8 +120,10 @@ def _job_executions(
             continue
         seen.add(gate)
         yield _execution(job, repo, gate, step_name, step)
+    # A job is judged by its name only when none of its steps is a recognised gate: a job
+    # called "image-scan" whose Trivy step was already classified is not a second gate.
     job_gate = matrix.classify_job(job_name)
-    if job_gate is not None and job_gate not in seen:
+    if job_gate is not None and not seen:
         yield _execution(job, repo, job_gate, None, job)
 
 

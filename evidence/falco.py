@@ -238,7 +238,9 @@ def import_falco(locker: Locker, matrix: ControlMatrix, path: Path, origin: Orig
     try:
         batch = parse_falco(locker.blob_path(blob.sha256).read_bytes())
     except FalcoFormatError as error:
-        return record_malformed(locker, origin, f"{origin.source}: {error}", gate=gate)
+        reason = f"{origin.source}: {error}"
+        unreadable = (blob, ItemKind.FALCO_EVENTS)
+        return record_malformed(locker, origin, reason, gate=gate, unreadable=unreadable)
     produced = max(event.time for event in batch.events)
     item = evidence_item(blob, ItemKind.FALCO_EVENTS, origin, produced, gate, batch.redacted)
     with locker.transaction() as writer:

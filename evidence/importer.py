@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,8 @@ def import_sarif(
     except SarifError as error:
         # The parser names the blob it read; the user knows the file by its source.
         reason = str(error).replace(str(locker.blob_path(blob.sha256)), origin.source)
-        return record_malformed(locker, origin, reason)
+        gate = matrix.classify_sarif("", None, origin.classify_path or origin.source)
+        return record_malformed(locker, origin, reason, gate=gate, unreadable=(blob, kind))
     gates = {run.index: _gate_of(matrix, run, origin) for run in document.runs}
     secret_gates = {gate.id for gate in matrix.gates if gate.secrets}
     produced = _latest([run.ended_at for run in document.runs]) or origin.produced_at
@@ -143,7 +144,8 @@ def _import_json(
             count = index(writer, item_id, document) if new else 0
             writer.resolve_gaps(origin.source)
     except (ValueError, CollectionError) as error:
-        return record_malformed(locker, origin, f"{origin.source}: {_one_line(error)}")
+        reason = f"{origin.source}: {_one_line(error)}"
+        return record_malformed(locker, origin, reason, unreadable=(blob, kind))
     return ImportResult(item_id, new, count)
 
 
@@ -197,8 +199,13 @@ def record_malformed(
     *,
     source: str | None = None,
     gate: GateId | None = None,
+    unreadable: tuple[StoredBlob, ItemKind] | None = None,
 ) -> ImportResult:
-    """An item, or a part of one (`source`), that could not be read: a gap in the pack."""
+    """An item, or a part of one (`source`), that could not be read: a gap in the pack.
+
+    With `unreadable`, the file itself is indexed too (kept, never parsed), so that the
+    manifest shows the hash of exactly what arrived beside the gap it left.
+    """
     gap = EvidenceGap(
         kind=GapKind.MALFORMED,
         source=source or origin.source,
@@ -208,10 +215,17 @@ def record_malformed(
         repository=origin.repository,
         run_id=origin.run_id,
     )
+    item_id = None
     with locker.transaction() as writer:
+        if unreadable is not None:
+            blob, kind = unreadable
+            note = f"unreadable: {gap.reason}"
+            unread = replace(origin, note=note)
+            item = evidence_item(blob, kind, unread, origin.produced_at, gap.gate, False)
+            item_id, _ = writer.add_item(item)
         writer.add_gap(gap)
     log.warning("%s", gap.reason)
-    return ImportResult(None, False, 0, gap)
+    return ImportResult(item_id, item_id is not None, 0, gap)
 
 
 def _warn_unclassified(

@@ -1,5 +1,7 @@
 """The files embedded in a pack: manifest, population exports, and the raw evidence up to a cap.
 
+The raw evidence travels as one ZIP, `evidence.zip`, an entry per item: thousands of items as
+separate embedded files slow the render and bury the populations in the PDF's attachment pane.
 A pack travels to auditors and clients, so no secret travels with it: an item that holds
 secrets (a Gitleaks report) is embedded only as a redacted copy, and the manifest gives the
 original's hash, the copy's, and what was redacted. Items beyond the size cap are listed in
@@ -10,8 +12,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import re
+import stat
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -32,8 +37,23 @@ from auditpack.reports.pdf import PackAttachment
 from auditpack.reports.verify import MANIFEST_NAME
 
 DEFAULT_ATTACH_LIMIT = 25_000_000  # bytes of raw evidence; the rest is listed, not embedded
+EVIDENCE_ARCHIVE = "evidence.zip"
 _GZIP_MAGIC = b"\x1f\x8b"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# Every entry gets the same metadata, so the same items give the same archive bytes: the
+# earliest time a ZIP can state, and "regular file, rw-r--r--" as a Unix zip writes it.
+_ENTRY_TIME = (1980, 1, 1, 0, 0, 0)
+_ENTRY_ATTRS = (stat.S_IFREG | 0o644) << 16
+_UNIX = 3  # the "made by" system, fixed: zipfile's default depends on the platform
+_COMPRESSLEVEL = 6
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """An evidence item's bytes (or its redacted copy's) as an entry of the evidence archive."""
+
+    name: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -69,16 +89,18 @@ def build_attachments(
     The manifest changes (`attached_as`, the population files), so the pack id does too:
     render the returned pack, not the one given.
     """
-    populations = _population_files(pack)
-    evidence, manifest = _evidence_files(locker, pack.manifest, attach_limit)
-    files = tuple(_pack_file(attachment) for attachment in populations)
+    embedded = _population_files(pack)
+    entries, manifest = _evidence_entries(locker, pack.manifest, attach_limit)
+    if entries:
+        embedded.append(evidence_archive(entries))
+    files = tuple(_pack_file(attachment) for attachment in embedded)
     pack = replace(pack, manifest=manifest, files=files)
     manifest_file = PackAttachment(
         MANIFEST_NAME,
         manifest_bytes(pack.manifest, pack.files),
         f"Manifest of the pack's evidence items and files; SHA-256 {pack.pack_id} is the pack id",
     )
-    return pack, (manifest_file, *populations, *evidence)
+    return pack, (manifest_file, *embedded)
 
 
 def _pack_file(attachment: PackAttachment) -> PackFile:
@@ -108,33 +130,35 @@ def _population_files(pack: Pack) -> list[PackAttachment]:
 # Raw evidence ---------------------------------------------------------------------------------
 
 
-def _evidence_files(
+def _evidence_entries(
     locker: Locker, manifest: tuple[ManifestEntry, ...], limit: int
-) -> tuple[list[PackAttachment], tuple[ManifestEntry, ...]]:
-    """Attach items in manifest order while they fit under `limit`; list the rest."""
-    attached: list[PackAttachment] = []
+) -> tuple[list[ArchiveEntry], tuple[ManifestEntry, ...]]:
+    """Archive items in manifest order while they fit under `limit` bytes; list the rest."""
+    archived: list[ArchiveEntry] = []
     entries: list[ManifestEntry] = []
     used = 0
     for entry in manifest:
-        attachment, entry = _evidence_file(locker, entry)
-        if attachment is not None and used + len(attachment.data) <= limit:
-            used += len(attachment.data)
-            attached.append(attachment)
-            entry = replace(entry, attached_as=attachment.name)
+        content = None
+        # An item too large to fit is not read; a redacted one always is, as the manifest
+        # gives its copy's hash whether or not the copy fits.
+        if entry.item.redacted or used + entry.item.size <= limit:
+            content, entry = _evidence_entry(locker, entry)
+        if content is not None and used + len(content.data) <= limit:
+            used += len(content.data)
+            archived.append(content)
+            entry = replace(entry, attached_as=content.name, archive=EVIDENCE_ARCHIVE)
         entries.append(entry)
-    return attached, tuple(entries)
+    return archived, tuple(entries)
 
 
-def _evidence_file(
+def _evidence_entry(
     locker: Locker, entry: ManifestEntry
-) -> tuple[PackAttachment | None, ManifestEntry]:
+) -> tuple[ArchiveEntry | None, ManifestEntry]:
     item = entry.item
     name = f"evidence-{entry.item_id:06d}-{_base_name(item.source)}"
     data = locker.blob_path(item.sha256).read_bytes()
     if not item.redacted:
-        return PackAttachment(
-            name, data, f"Evidence item {entry.item_id}: {item.source}", relationship="Source"
-        ), entry
+        return ArchiveEntry(name, data), entry
     try:
         copy = redacted_copy(data)
     except RedactionError as error:
@@ -145,9 +169,28 @@ def _evidence_file(
         redacted_copy_sha256=hashlib.sha256(copy.data).hexdigest(),
         redaction=copy.description,
     )
-    copy_name = f"{name.removesuffix('.gz')}.redacted"
-    what = f"Redacted copy of evidence item {entry.item_id}: {item.source}"
-    return PackAttachment(copy_name, copy.data, what, relationship="Supplement"), entry
+    return ArchiveEntry(f"{name.removesuffix('.gz')}.redacted", copy.data), entry
+
+
+def evidence_archive(entries: list[ArchiveEntry]) -> PackAttachment:
+    """`evidence.zip`: the entries in the order given, the same bytes for the same entries."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for entry in entries:
+            info = zipfile.ZipInfo(entry.name, date_time=_ENTRY_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = _UNIX
+            info.external_attr = _ENTRY_ATTRS
+            archive.writestr(info, entry.data, compresslevel=_COMPRESSLEVEL)
+    description = (
+        f"Raw evidence, {len(entries)} item(s): each item the manifest lists with archive "
+        f"{EVIDENCE_ARCHIVE} is the entry its attached_as names, with the item's sha256 or, "
+        "for a redacted item, its redacted_copy_sha256"
+    )
+    # "Data", not "Source" (ISO 32000-2, table 43): the archive holds redacted copies too,
+    # which are not the original source material; every entry is information the pack's
+    # tables and charts are derived from, which is what "Data" says.
+    return PackAttachment(EVIDENCE_ARCHIVE, buffer.getvalue(), description, relationship="Data")
 
 
 def _base_name(source: str) -> str:

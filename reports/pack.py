@@ -30,9 +30,12 @@ class ManifestEntry:
 
     item_id: int
     item: EvidenceItem
-    attached_as: str | None = None  # its name among the PDF's embedded files, if attached
+    # If attached: its entry name in `archive` (an embedded ZIP), or without an archive its
+    # own embedded file's name. Two fields, so no one has to split a name to find the entry.
+    attached_as: str | None = None
     redacted_copy_sha256: str | None = None  # what is attached instead of an item with secrets
     redaction: str | None = None  # what the redacted copy lost
+    archive: str | None = None  # the embedded ZIP holding it (evidence.zip), if attached
 
     def as_json(self) -> dict[str, Any]:
         item = self.item
@@ -55,6 +58,7 @@ class ManifestEntry:
             "redacted": item.redacted,
             "locker_path": f"blobs/{item.sha256[:2]}/{item.sha256}",
             "attached_as": self.attached_as,
+            "archive": self.archive,
             "redacted_copy_sha256": self.redacted_copy_sha256,
             "redaction": self.redaction,
         }
@@ -105,7 +109,7 @@ def build_pack(
     locker: Locker, assessment: Assessment, organisation: str, generated_at: datetime
 ) -> Pack:
     """The manifest holds every item behind the assessment's numbers, in locker order."""
-    used = _items_used(assessment)
+    used = _items_used(locker, assessment)
     manifest = tuple(
         ManifestEntry(item_id, item) for item_id, item in locker.item_rows() if item_id in used
     )
@@ -118,10 +122,13 @@ def build_pack(
     )
 
 
-def _items_used(assessment: Assessment) -> set[int]:
+def _items_used(locker: Locker, assessment: Assessment) -> set[int]:
+    """Items behind a figure, and items that arrived unreadable: the gaps they left are shown."""
     used: set[int] = set()
     for gate in assessment.gates:
         used.update(gate.item_ids)
+    gap_sources = {gap.source for gap in assessment.evidence_gaps}
+    used.update(item_id for item_id, item in locker.item_rows() if item.source in gap_sources)
     return used
 
 

@@ -220,6 +220,7 @@ def _context(pack: Pack, fetcher: PackFetcher) -> dict[str, Any]:
         "reconciles": _reconciles,
         "gate_names": {gate.gate.id: gate.gate.name for gate in assessment.gates},
         "population_files": _population_files,
+        "gap_items": {entry.item.source: entry.item_id for entry in pack.manifest},
     }
 
 

@@ -2,15 +2,21 @@
 and, given the locker, the items not embedded against their blobs.
 
 What a pack proves is that nothing in it changed after it was made: every embedded file has
-the hash the manifest gives, and the manifest has the hash the pack states as its id.
+the hash the manifest gives, every entry of the embedded evidence archive has its item's hash,
+and the manifest has the hash the pack states as its id. The archive is only ever read in
+memory, and an entry with an absolute or `..` name is refused, not read: a pack that carries
+one was not made by auditpack.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import subprocess
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +28,12 @@ from auditpack.reports.errors import RenderError
 MANIFEST_NAME = "manifest.json"  # the embedded manifest; its SHA-256 is the pack id
 _PACK_ID = re.compile(r"pack id\W*([0-9a-f]{64})", re.IGNORECASE)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_DRIVE = re.compile(r"^[A-Za-z]:")
 _CHUNK = 1 << 20
+# What reading a damaged or unexpected entry raises (CRC, deflate stream, method, encryption).
+_ENTRY_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+Expected = dict[str, tuple[str, str]]  # name -> (SHA-256, what it is, for the problem text)
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,7 @@ class Verification:
     pack_id: str | None  # as the PDF states it
     computed_id: str | None  # SHA-256 of the embedded manifest
     attachments: int  # embedded files checked against the manifest
+    archived: int  # entries of the evidence archive checked against the manifest
     locker_items: int  # items checked against the locker's blobs
     problems: tuple[str, ...]
 
@@ -54,10 +66,11 @@ def verify_pack(pdf: Path, locker_dir: Path | None = None) -> Verification:
         )
     manifest = _manifest(manifest_data, problems)
     checked = _check_attachments(manifest, embedded, problems)
+    archived = _check_archives(manifest, embedded, problems)
     locker_items = 0
     if locker_dir is not None:
         locker_items = _check_locker(manifest, locker_dir, problems)
-    return Verification(stated_id, computed, checked, locker_items, tuple(problems))
+    return Verification(stated_id, computed, checked, archived, locker_items, tuple(problems))
 
 
 def _read_pdf(pdf: Path) -> tuple[dict[str, bytes], str | None]:
@@ -114,14 +127,13 @@ def _check_attachments(
     manifest: dict[str, Any], embedded: dict[str, bytes], problems: list[str]
 ) -> int:
     """Each embedded file against the hash the manifest gives it; returns how many held."""
-    expected: dict[str, tuple[str, str]] = {}
+    expected: Expected = {}
     for file in manifest.get("files") or []:
         expected[str(file.get("name"))] = (str(file.get("sha256")), f"file {file.get('name')}")
     for item in manifest.get("items") or []:
         name = item.get("attached_as")
-        if name:
-            sha = item.get("redacted_copy_sha256") or item.get("sha256")
-            expected[str(name)] = (str(sha), f"evidence item {item.get('item')} ({name})")
+        if name and not item.get("archive"):  # embedded on its own, as packs once did
+            expected[str(name)] = (_item_sha256(item), f"evidence item {item.get('item')} ({name})")
     checked = 0
     for name, (sha, what) in sorted(expected.items()):
         data = embedded.get(name)
@@ -137,6 +149,96 @@ def _check_attachments(
         if name not in expected
     )
     return checked
+
+
+def _item_sha256(item: dict[str, Any]) -> str:
+    """What an attached item's bytes hash to: its redacted copy's, if it has secrets."""
+    return str(item.get("redacted_copy_sha256") or item.get("sha256"))
+
+
+# The evidence archive -------------------------------------------------------------------------
+
+
+def _check_archives(
+    manifest: dict[str, Any], embedded: dict[str, bytes], problems: list[str]
+) -> int:
+    """The entries of each archive the items name (evidence.zip); returns how many held."""
+    by_archive: dict[str, Expected] = {}
+    for item in manifest.get("items") or []:
+        archive, name = item.get("archive"), item.get("attached_as")
+        if archive and name:
+            what = f"evidence item {item.get('item')} ({archive}:{name})"
+            by_archive.setdefault(str(archive), {})[str(name)] = (_item_sha256(item), what)
+    checked = 0
+    for archive, expected in by_archive.items():
+        data = embedded.get(archive)
+        if data is None:
+            # The files check names the archive itself; one line here rather than one per item.
+            problems.append(f"{archive}: not embedded, so its {len(expected)} item(s) go unchecked")
+        else:
+            checked += _check_archive(archive, data, expected, problems)
+    return checked
+
+
+def _check_archive(archive: str, data: bytes, expected: Expected, problems: list[str]) -> int:
+    """Each listed entry against its item's hash, in manifest order; then the unlisted ones."""
+    try:
+        zipped = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        problems.append(f"{archive}: not a readable ZIP archive ({error})")
+        return 0
+    with zipped:
+        entries = _safe_entries(archive, zipped, problems)
+        checked = 0
+        for name, (sha, what) in expected.items():
+            info = entries.pop(name, None)
+            if info is None:
+                problems.append(f"{what}: listed as attached, but not in {archive}")
+            else:
+                checked += _check_entry(zipped, info, sha, what, problems)
+    problems.extend(f"{archive}: entry {name} is not in the manifest" for name in sorted(entries))
+    return checked
+
+
+def _safe_entries(
+    archive: str, zipped: zipfile.ZipFile, problems: list[str]
+) -> dict[str, zipfile.ZipInfo]:
+    """The archive's entries by name, less those refused: unsafe names and repeated names."""
+    entries: dict[str, zipfile.ZipInfo] = {}
+    for info in zipped.infolist():
+        name = info.filename
+        if _unsafe_entry_name(name):
+            problems.append(
+                f"{archive}: entry {name!r} refused: an absolute or '..' name, which could "
+                "write outside the folder it is extracted to; not read"
+            )
+        elif name in entries:
+            problems.append(f"{archive}: entry {name} appears more than once")
+        else:
+            entries[name] = info
+    return entries
+
+
+def _unsafe_entry_name(name: str) -> bool:
+    path = name.replace("\\", "/")
+    return path.startswith("/") or bool(_DRIVE.match(path)) or ".." in path.split("/")
+
+
+def _check_entry(
+    zipped: zipfile.ZipFile, info: zipfile.ZipInfo, sha: str, what: str, problems: list[str]
+) -> int:
+    digest = hashlib.sha256()
+    try:
+        with zipped.open(info) as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+    except _ENTRY_ERRORS as error:
+        problems.append(f"{what}: cannot be read from the archive ({error})")
+        return 0
+    if digest.hexdigest() != sha:
+        problems.append(f"{what}: SHA-256 {digest.hexdigest()} is not {sha}")
+        return 0
+    return 1
 
 
 def _check_locker(manifest: dict[str, Any], locker_dir: Path, problems: list[str]) -> int:

@@ -1,8 +1,10 @@
 """The command line end to end: collect, report, and what a user sees when things go wrong."""
 
+import io
 import json
 import re
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pikepdf
@@ -55,9 +57,11 @@ def test_pack_pdf_shows_controls_and_figures(acme_pack: Path) -> None:
     assert "2026-10-01 08:00 UTC" in text
     for control in ("CC7.1", "CC8.1", "CC6.6", "A.12.6.1", "A.8.8", "A.8.9", "A.8.16"):
         assert control in text
-    # the gates table row: repos 1 of 2, 3 runs, 2 passed, 1 failed, 0/2/0/0 open, 1 above
+    # the gates table row: repos 1 of 2, 3 runs, 2 passed, 1 failed, 1 scan, 0/2/0/0 open,
+    # 1 above the threshold, 1 not blocked
     row = next(line for line in text.splitlines() if line.strip().startswith("Dependency "))
-    assert re.search(r"1\s*/\s*2\s+3\s+2\s+1\s+0\s+2\s+0\s+0\s+1\s+not effective", row), row
+    figures = r"1\s*/\s*2\s+3\s+2\s+1\s+1\s+0\s+2\s+0\s+0\s+1\s+1\s+not effective"
+    assert re.search(figures, row), row
     assert "while the gate passed: it did not block" in text
     assert "Page 1 of " in text
 
@@ -165,6 +169,10 @@ def test_demo_renders_a_pack_that_verifies(
             name: spec.get_file().read_bytes() for name, spec in document.attachments.items()
         }
     assert "manifest.json" in embedded
+    # the raw evidence is compressed in evidence.zip: look at each entry as it is extracted
+    with zipfile.ZipFile(io.BytesIO(embedded.pop("evidence.zip"))) as archive:
+        embedded.update((info.filename, archive.read(info)) for info in archive.infolist())
+    assert any(name.endswith(".redacted") for name in embedded)
     assert not [name for name, data in embedded.items() if b"Hunter2Kestrel" in data]
     capsys.readouterr()
     locker = tmp_path / "auditpack-demo-locker"

@@ -39,6 +39,7 @@ def report_text(pdf: Path, result: Verification, locker: Path | None) -> str:
         f"pack id    {result.pack_id or 'not stated'}",
         f"manifest   SHA-256 {result.computed_id}",
         f"embedded   {result.attachments} file(s) match the manifest",
+        f"archived   {result.archived} evidence item(s) in the evidence archive match the manifest",
     ]
     if locker is not None:
         lines.append(f"locker     {result.locker_items} item(s) match their blobs in {locker}")

@@ -323,12 +323,12 @@ class _Collector:
     ) -> bool:
         """Fetch and import one object unless the locker has it; returns whether it holds it."""
         source = f"s3://{location.bucket}/{listed.key}"
+        if any(item.etag == listed.etag for item in self.locker.items_from(source)):
+            self.summary.already_collected += 1  # held, whether it could be read or not
+            return True
         if self.locker.checkpoint(f"s3-malformed {source}") == listed.etag:
             self.summary.already_collected += 1  # unreadable last time, and unchanged
             return False
-        if any(item.etag == listed.etag for item in self.locker.items_from(source)):
-            self.summary.already_collected += 1
-            return True
         try:
             details = self._details(location.bucket, listed.key)
             path, sha256 = self._download(location.bucket, listed.key, details.version_id)

@@ -128,3 +128,10 @@ def test_a_user_matrix_can_add_a_gate(tmp_path: Path) -> None:
     matrix = load_matrix(path)
     assert matrix.classify_sarif("OWASP ZAP", None, "zap.sarif") == "dast"
     assert matrix.sample_size(matrix.gate("dast").frequency) == 10
+
+
+def test_a_job_named_image_scan_is_not_dependency_scanning() -> None:
+    matrix = load_matrix()
+    assert matrix.classify_job("image-scan") is None
+    assert matrix.classify_job("sca") == "dependency-scan"
+    assert matrix.classify_job("dependency-check") == "dependency-scan"

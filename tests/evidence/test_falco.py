@@ -225,8 +225,11 @@ def test_import_of_an_unreadable_object_records_one_gap(tmp_path: Path) -> None:
         result = import_falco_bytes(locker, load_matrix(), b"", origin)
         items, gaps = locker.items(), locker.gaps()
 
-    assert result.item_id is None
-    assert items == []
+    # Kept as it arrived (its hash is evidence that something did), and recorded as a gap.
+    [item] = items
+    assert result.item_id == 1
+    assert (item.kind, item.size, item.gate) == (ItemKind.FALCO_EVENTS, 0, "runtime-detection")
+    assert item.note == f"unreadable: {origin.source}: the object is empty"
     assert [(g.kind, g.source, g.reason) for g in gaps] == [
         (GapKind.MALFORMED, origin.source, f"{origin.source}: the object is empty")
     ]

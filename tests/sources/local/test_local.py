@@ -55,9 +55,12 @@ def test_malformed_file_is_a_gap_and_the_rest_still_imports(tmp_path: Path, data
         summary = collect_local(locker, load_matrix(), folder)
         gaps = locker.gaps()
         items = locker.items()
-    assert (summary.new_items, summary.gaps, summary.ignored) == (1, 2, 1)
-    assert len(items) == 1
-    assert items[0].produced_at == datetime.fromtimestamp(1783000000, UTC)  # no invocation time
+    # the two unreadable files are kept as items too, each beside its gap
+    assert (summary.new_items, summary.gaps, summary.ignored) == (3, 2, 1)
+    assert len(items) == 3
+    [readable] = [item for item in items if not item.note]
+    assert readable.produced_at == datetime.fromtimestamp(1783000000, UTC)  # no invocation time
+    assert sorted(item.note.split(": ")[0] for item in items if item.note) == ["unreadable"] * 2
     assert {gap.kind for gap in gaps} == {GapKind.MALFORMED}
     reasons = sorted(gap.reason for gap in gaps)
     assert reasons[0].startswith(str((folder / "broken.sarif").resolve()) + ": ")
@@ -67,3 +70,18 @@ def test_malformed_file_is_a_gap_and_the_rest_still_imports(tmp_path: Path, data
     )
     assert "'results' is not an array" in reasons[1]
     assert all("\n" not in reason for reason in reasons)
+
+
+def test_a_job_whose_step_is_a_gate_is_not_classified_again_by_its_name() -> None:
+    from auditpack.evidence.actions import executions_from_jobs
+
+    job = {
+        "id": 7,
+        "run_id": 70,
+        "name": "dependency-scan",
+        "conclusion": "success",
+        "run_url": "https://api.github.com/repos/acme/shop/actions/runs/70",
+        "steps": [{"name": "Run Trivy image scan", "conclusion": "success"}],
+    }
+    executions = executions_from_jobs({"jobs": [job]}, load_matrix())
+    assert [(e.gate, e.step_name) for e in executions] == [("image-scan", "Run Trivy image scan")]

@@ -125,7 +125,12 @@ def test_sarif_objects_become_items_with_their_lock_facts(
         f"s3://evidence-locked/{GRYPE}",
         f"s3://evidence-locked/{TRIVY}",
         f"s3://evidence-locked/{SEMGREP}",
+        "s3://evidence-locked/ci/acme-web/sast/2026-07-20/broken.sarif.gz",
+        "s3://evidence-locked/ci/acme-web/sast/2026-07-21/error.sarif",
+        "s3://evidence-locked/ci/acme-web/sast/2026-07-22/empty.sarif",
     ]
+    unreadable = [item for item in items.values() if item.note.startswith("unreadable: ")]
+    assert len(unreadable) == 3
     semgrep = items[f"s3://evidence-locked/{SEMGREP}"]
     assert semgrep.kind is ItemKind.SARIF
     assert (semgrep.gate, semgrep.repository) == ("sast", "acme-web")
@@ -207,8 +212,9 @@ def test_recollection_downloads_nothing_already_held(
     }
     assert dict(s3.calls) == {"ListObjectsV2": 1}
     assert (second.downloaded, second.already_collected, second.new_items) == (0, 6, 0)
-    assert (items, gaps) == (3, 3)
-    assert (population.count, population.source_count) == (3, 6)
+    # The three unreadable objects are held too, each with its gap.
+    assert (items, gaps) == (6, 3)
+    assert (population.count, population.source_count) == (6, 6)
 
 
 def test_a_new_version_is_collected_beside_the_old_one(
@@ -260,10 +266,10 @@ def test_falcosidekick_objects_become_runtime_evidence(
         )
     ]
     [population] = populations
-    # Three objects of the period listed, two held: the third is the gap above.
+    # Three objects of the period listed, three held: the third, unreadable, is the gap above.
     assert (population.source, population.count, population.source_count) == (
         "s3://falco-alerts/falco",
-        2,
+        3,
         3,
     )
     assert population.query == (
@@ -383,8 +389,9 @@ def test_worm_status_per_gate(s3: S3, data_dir: Path, tmp_path: Path) -> None:
     assert summary == {
         "dependency-scan": WormStatus("dependency-scan", 1, 0, (), None, (1,)),
         "image-scan": WormStatus("image-scan", 1, 1, (("GOVERNANCE", 1),), GOVERNANCE_UNTIL, (2,)),
-        "runtime-detection": WormStatus("runtime-detection", 2, 0, (), None, (4, 5)),
-        "sast": WormStatus("sast", 1, 1, (("COMPLIANCE", 1),), COMPLIANCE_UNTIL, (3,)),
+        # the unreadable objects count too: they are what the bucket holds
+        "runtime-detection": WormStatus("runtime-detection", 3, 0, (), None, (7, 8, 9)),
+        "sast": WormStatus("sast", 4, 1, (("COMPLIANCE", 1),), COMPLIANCE_UNTIL, (3, 4, 5, 6)),
     }
 
 
