@@ -184,6 +184,7 @@ def _environment() -> jinja2.Environment:
         status_class=_status_class,
         thousands=_thousands,
         shorten=_shorten,
+        counted=_counted,
     )
     return environment
 
@@ -343,6 +344,12 @@ def _size(size: int) -> str:
             return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{value:.1f} GB"
+
+
+def _counted(number: int, singular: str, plural: str | None = None) -> str:
+    """`3 | counted("scan")` reads "3 scans", and 1 reads "1 scan"."""
+    noun = singular if number == 1 else (plural or f"{singular}s")
+    return f"{_thousands(number)} {noun}"
 
 
 def _thousands(number: int) -> str:

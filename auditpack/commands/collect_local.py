@@ -15,9 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "local",
         help="import SARIF files and GitHub Actions listings saved in a folder",
         description=(
-            "Import SARIF files (.sarif, .sarif.json, gzipped too) and GitHub workflow-run "
-            "and job listings saved as JSON in the REST API's shapes. A folder named by "
-            "digits gives the run id of the files below it."
+            "Import SARIF files (.sarif, .sarif.json, gzipped too), GitHub workflow-run "
+            "and job listings saved as JSON in the REST API's shapes, and Falco json_output "
+            "events (.jsonl, one event a line). A folder named by digits gives the run id of "
+            "the files below it."
         ),
     )
     parser.add_argument("folder", type=Path, help="folder to import, searched recursively")
@@ -31,11 +32,15 @@ def run(args: argparse.Namespace, context: Context) -> int:
     with context.open_locker() as locker:
         summary = collect_local(locker, matrix, args.folder, repository, context.progress)
     print(
-        f"{summary.files} files read: {summary.new_items} new evidence items, "
-        f"{summary.already_held} already in the locker, {summary.gaps} evidence gaps, "
-        f"{summary.ignored} ignored"
+        f"{_count(summary.files, 'file')} read: {_count(summary.new_items, 'new evidence item')}, "
+        f"{summary.already_held} already in the locker, {_count(summary.gaps, 'evidence gap')}, "
+        f"{summary.ignored} ignored (run with -v to see which)"
     )
     if summary.records:
         print(", ".join(f"{count} {kind}" for kind, count in sorted(summary.records.items())))
     print(f"locker: {context.locker_dir}")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

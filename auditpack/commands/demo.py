@@ -55,6 +55,8 @@ def run(args: argparse.Namespace, context: Context) -> int:
             generation_time(args.generated_at),
         )
     print(f"demo evidence collected into {out / 'auditpack-demo-locker'}")
+    print("(one CodeQL upload in the demo evidence is malformed on purpose: the pack shows it")
+    print(" as an evidence gap; the warning above is about that file)")
     print(f"audit pack: {pdf}")
     print(f"figures and manifest: {json_out}")
     return 0
