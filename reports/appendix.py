@@ -15,7 +15,7 @@ from datetime import datetime
 from auditpack.evidence.model import ItemKind
 from auditpack.reports.pack import ManifestEntry
 
-ROW_LIMIT = 2000
+ROW_LIMIT = 1000
 # The order in which kinds keep their own rows when not all fit.
 _PRIORITY = {
     ItemKind.SARIF: 0,

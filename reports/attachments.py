@@ -121,7 +121,9 @@ def _population_files(pack: Pack) -> list[PackAttachment]:
     files = []
     for gate, part in parts.items():
         what = f"Population of {gate} for {', '.join(controls[gate])}: {part.count} {part.query}"
-        xlsx = population_xlsx(part, pack.generated_at)
+        # Dated by the population's extraction, not the pack's generation: the same locker and
+        # period give the same files, so the pack id does not move with --generated-at.
+        xlsx = population_xlsx(part, part.extracted_at or part.period.end)
         files.append(PackAttachment(f"{part.file_stem}.csv", population_csv(part), what))
         files.append(PackAttachment(f"{part.file_stem}.xlsx", xlsx, what))
     return files
