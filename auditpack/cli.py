@@ -37,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--locker",
         type=Path,
-        default=Path(os.environ.get("AUDITPACK_LOCKER", "auditpack-locker")),
-        help="evidence locker folder (default: ./auditpack-locker, or $AUDITPACK_LOCKER)",
+        help="evidence locker folder (default: ./auditpack-locker, or $AUDITPACK_LOCKER); "
+        "give it before the command: auditpack --locker DIR report ...",
     )
     parser.add_argument(
         "--matrix", type=Path, help="control matrix YAML (default: the built-in matrix)"
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose)
     try:
         with RichProgress() as progress:
-            context = Context(args.locker, args.matrix, progress)
+            context = Context(_locker_dir(args.locker), args.matrix, progress, args.locker)
             code: int = args.handler(args, context)
             return code
     except _FAILURES as error:
@@ -86,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         stderr.print("auditpack: interrupted; what was collected so far is kept", markup=False)
         return 130
+
+
+def _locker_dir(given: Path | None) -> Path:
+    return given or Path(os.environ.get("AUDITPACK_LOCKER", "auditpack-locker"))
 
 
 def _configure_logging(verbosity: int) -> None:

@@ -178,3 +178,6 @@ def test_demo_renders_a_pack_that_verifies(
     locker = tmp_path / "auditpack-demo-locker"
     assert main(["verify", str(pdf), "--locker", str(locker)]) == 0
     assert "verified" in capsys.readouterr().out
+    # the global option, before the command, checks the locker too
+    assert main(["--locker", str(locker), "verify", str(pdf)]) == 0
+    assert "match their blobs" in capsys.readouterr().out

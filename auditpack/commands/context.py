@@ -15,6 +15,7 @@ class Context:
     locker_dir: Path
     matrix_path: Path | None
     progress: Progress
+    locker_given: Path | None = None  # what --locker said, when it said anything
 
     def open_locker(self, *, create: bool = True) -> Locker:
         return Locker.open(self.locker_dir, create=create)

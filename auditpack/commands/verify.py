@@ -22,14 +22,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--locker",
         dest="verify_locker",
         type=Path,
+        metavar="DIR",
         help="also check the items not embedded against this evidence locker",
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
-    result = verify_pack(args.pdf, args.verify_locker)
-    print(report_text(args.pdf, result, args.verify_locker), end="")
+    # `auditpack --locker DIR verify pack.pdf` means the same as `verify pack.pdf --locker DIR`.
+    locker = args.verify_locker or context.locker_given
+    result = verify_pack(args.pdf, locker)
+    print(report_text(args.pdf, result, locker), end="")
     return 0 if result.ok else 1
 
 
