@@ -135,3 +135,11 @@ def test_a_job_named_image_scan_is_not_dependency_scanning() -> None:
     assert matrix.classify_job("image-scan") is None
     assert matrix.classify_job("sca") == "dependency-scan"
     assert matrix.classify_job("dependency-check") == "dependency-scan"
+
+
+def test_the_trivy_starter_workflow_step_is_an_image_scan() -> None:
+    """starter-workflows/trivy.yml: job "Build", step "Run Trivy vulnerability scanner"
+    with `image-ref`, right after `docker build`."""
+    matrix = load_matrix()
+    assert matrix.classify_step("Build", "Run Trivy vulnerability scanner") == "image-scan"
+    assert matrix.classify_step("test", "Run Trivy vulnerability scanner") == "dependency-scan"

@@ -33,8 +33,8 @@ def test_trivy_starter_reports_but_does_not_block(data_dir: Path, matrix: Contro
         step="Run Trivy vulnerability scanner",
         action="aquasecurity/trivy-action",
         ref="7b7aa264d83dc58691451798b4d117d53d21edfe",
-        # The built-in matrix classifies Trivy steps by name; this one names no image.
-        gate=GateId("dependency-scan"),
+        # A Trivy step in the job that builds the image: the matrix calls it an image scan.
+        gate=GateId("image-scan"),
         settings=(
             ("image-ref", "docker.io/my-organization/my-app:${{ github.sha }}"),
             ("severity", "CRITICAL,HIGH"),
