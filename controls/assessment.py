@@ -332,6 +332,14 @@ def _shortfalls(period: Period, facts: _GateFacts) -> list[Reason]:
                 "The gate ran, but no scanner output (SARIF) was collected to show what it found."
             )
         )
+    elif _scanned_share(facts)[0] * 2 < _scanned_share(facts)[1]:
+        scanned, runs = _scanned_share(facts)
+        reasons.append(
+            Reason(
+                f"Scanner output was kept for {scanned} of the {runs} runs of the gate: for the "
+                "others, that the outcome matched the findings cannot be checked."
+            )
+        )
     if not facts.executions:
         reasons.append(
             Reason(
@@ -341,6 +349,13 @@ def _shortfalls(period: Period, facts: _GateFacts) -> list[Reason]:
             )
         )
     return reasons
+
+
+def _scanned_share(facts: _GateFacts) -> tuple[int, int]:
+    """How many of the gate's runs left a SARIF log of it, out of how many runs."""
+    with_output = {(scan.repository, scan.run_id) for scan in facts.scans if scan.run_id}
+    runs = {(e.execution.repository, e.execution.run_id) for e in facts.executions}
+    return len(runs & with_output), len(runs)
 
 
 def _some(names: tuple[str, ...], shown: int = 10) -> str:

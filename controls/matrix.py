@@ -70,16 +70,19 @@ def _hit(pattern: re.Pattern[str] | None, text: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Threshold:
-    """Findings at or above `severity` block; optionally only with a fix, or only named rules."""
+    """Findings at or above `severity` block (optionally only those with a fix available),
+    and so does any finding of a named rule, whatever its severity."""
 
     severity: Severity
     fix_available: bool = False
     rules: frozenset[str] = frozenset()
 
     def breached_by(self, finding: Finding) -> bool:
-        if finding.suppressed or not finding.severity.at_least(self.severity):
+        if finding.suppressed:
             return False
-        if self.rules and finding.rule_id not in self.rules:
+        if finding.rule_id in self.rules:
+            return True  # a named check blocks whatever severity the tool gives it
+        if not finding.severity.at_least(self.severity):
             return False
         # A tool that does not say whether a fix exists is counted as blocking: an auditor
         # would rather see a finding twice than miss one.
@@ -92,7 +95,7 @@ class Threshold:
         if self.fix_available:
             text += ", with a fix available"
         if self.rules:
-            text += ", rules " + ", ".join(sorted(self.rules))
+            text += "; and, whatever their severity, " + ", ".join(sorted(self.rules))
         return text
 
 

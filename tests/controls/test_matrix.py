@@ -143,3 +143,21 @@ def test_the_trivy_starter_workflow_step_is_an_image_scan() -> None:
     matrix = load_matrix()
     assert matrix.classify_step("Build", "Run Trivy vulnerability scanner") == "image-scan"
     assert matrix.classify_step("test", "Run Trivy vulnerability scanner") == "dependency-scan"
+
+
+def test_named_checks_block_whatever_their_severity() -> None:
+    from auditpack.evidence.model import Finding
+
+    threshold = load_matrix().gate("iac-scan").threshold
+
+    def finding(rule: str, severity: Severity, suppressed: bool = False) -> Finding:
+        return Finding("Checkov", rule, severity, "m", suppressed=suppressed)
+
+    assert threshold.breached_by(finding("CKV_K8S_20", Severity.LOW))  # named: always
+    assert threshold.breached_by(finding("AVD-AWS-0086", Severity.HIGH))  # high: always
+    assert not threshold.breached_by(finding("AVD-AWS-0089", Severity.MEDIUM))
+    assert not threshold.breached_by(finding("CKV_K8S_20", Severity.HIGH, suppressed=True))
+    assert threshold.describe() == (
+        "high and above; and, whatever their severity, "
+        "CKV_K8S_11, CKV_K8S_14, CKV_K8S_20, CKV_K8S_8, CKV_K8S_9"
+    )
