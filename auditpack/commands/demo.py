@@ -8,6 +8,7 @@ from pathlib import Path
 
 from auditpack.commands.context import Context
 from auditpack.commands.report import generation_time, make_pack
+from auditpack.commands.verify import file_sha256
 from auditpack.controls.period import parse_period
 from auditpack.evidence.locker import Locker
 from auditpack.evidence.model import Repository
@@ -58,5 +59,6 @@ def run(args: argparse.Namespace, context: Context) -> int:
     print("(one CodeQL upload in the demo evidence is malformed on purpose: the pack shows it")
     print(" as an evidence gap; the warning above is about that file)")
     print(f"audit pack: {pdf}")
+    print(f"its SHA-256 (send it to the auditor apart from the file): {file_sha256(pdf)}")
     print(f"figures and manifest: {json_out}")
     return 0

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditpack.commands.context import Context
+from auditpack.commands.verify import file_sha256
 from auditpack.controls.assessment import assess
 from auditpack.controls.matrix import ControlMatrix
 from auditpack.controls.period import Period, parse_period
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
             attach_limit=args.attach_limit,
         )
     print(f"audit pack: {pdf}")
+    print(f"its SHA-256 (send it to the auditor apart from the file): {file_sha256(pdf)}")
     print(f"figures and manifest: {json_out}")
     return 0
 

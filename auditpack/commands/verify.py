@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
 
 from auditpack.commands.context import Context
@@ -36,9 +37,15 @@ def run(args: argparse.Namespace, context: Context) -> int:
     return 0 if result.ok else 1
 
 
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
 def report_text(pdf: Path, result: Verification, locker: Path | None) -> str:
     lines = [
         f"pack       {pdf}",
+        f"PDF        SHA-256 {file_sha256(pdf)}",
         f"pack id    {result.pack_id or 'not stated'}",
         f"manifest   SHA-256 {result.computed_id}",
         f"embedded   {result.attachments} file(s) match the manifest",
@@ -49,7 +56,11 @@ def report_text(pdf: Path, result: Verification, locker: Path | None) -> str:
     else:
         lines.append("locker     not checked (give --locker DIR to check the items not embedded)")
     if result.ok:
-        lines.append("verified: the pack is as it was made")
+        lines.append("verified: the embedded evidence, populations and manifest are as they were")
+        lines.append("  made, and the pack id is their SHA-256. The pages are not covered: compare")
+        lines.append(
+            "  the PDF's SHA-256 above with the one the preparer sent apart from the file."
+        )
         return "\n".join(lines) + "\n"
     lines.append(f"NOT VERIFIED: {len(result.problems)} problem(s)")
     lines += [f"  {problem}" for problem in result.problems[:_PROBLEMS_SHOWN]]
