@@ -47,6 +47,7 @@ class Scan:
     category: str
     produced_at: datetime
     run_id: int | None
+    rule_count: int | None = None  # rules the tool listed; None for lockers from before
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,8 @@ def _read(locker: Locker, period: Period) -> _Evidence:
 
 def _scans(locker: Locker, start: str | None, end: str | None) -> dict[str, list[Scan]]:
     rows = locker.query(
-        """SELECT s.item_id, s.run_index, s.tool, s.category, s.gate, i.repository,
-                  i.produced_at, i.run_id
+        """SELECT s.item_id, s.run_index, s.tool, s.category, s.gate, s.rule_count,
+                  i.repository, i.produced_at, i.run_id
            FROM sarif_runs s JOIN items i ON i.id = s.item_id
            WHERE s.gate IS NOT NULL AND i.produced_at >= ? AND i.produced_at < ?
            ORDER BY i.produced_at, s.item_id, s.run_index""",
@@ -149,6 +150,7 @@ def _scans(locker: Locker, start: str | None, end: str | None) -> dict[str, list
                 category=row["category"] or "",
                 produced_at=produced,
                 run_id=row["run_id"],
+                rule_count=row["rule_count"],
             )
         )
     return scans
@@ -181,6 +183,7 @@ class _GateFacts:
     open_counts: Counter[Severity]
     suppressed: int
     above: int
+    empty: tuple[Scan, ...] = ()  # latest scans listing no rule and no result
 
 
 def _assess_gate(locker: Locker, gate: Gate, period: Period, evidence: _Evidence) -> GateAssessment:
@@ -239,6 +242,11 @@ def _gate_facts(locker: Locker, gate: Gate, evidence: _Evidence) -> _GateFacts:
         open_counts=open_counts,
         suppressed=suppressed,
         above=above,
+        empty=tuple(
+            scan
+            for scan in latest
+            if scan.rule_count == 0 and not findings.get((scan.item_id, scan.run_index))
+        ),
     )
 
 
@@ -282,7 +290,7 @@ def _judge(gate: Gate, period: Period, facts: _GateFacts) -> tuple[tuple[Reason,
         return (Reason(text),), Status.NO_EVIDENCE
     failing = _failing(gate, facts)
     partial = _shortfalls(period, facts)
-    holding = _what_held(facts)
+    holding = _what_held(facts) + _empty_scans(facts)
     if failing:
         return tuple(failing + partial + holding), Status.NOT_EFFECTIVE
     if partial:
@@ -374,6 +382,20 @@ def _what_held(facts: _GateFacts) -> list[Reason]:
     )
     items = tuple(sorted({execution.item_id for execution in facts.executions}))
     return [Reason(text, items, concern=False)]
+
+
+def _empty_scans(facts: _GateFacts) -> list[Reason]:
+    """A latest scan that lists no rule at all may have checked nothing. Some tools (Trivy)
+    list only the rules that matched, so this is for the reader to check, not a verdict."""
+    return [
+        Reason(
+            f"The latest scan of {scan.repository or 'an unnamed repository'} by "
+            f"{scan.tool or 'an unnamed tool'} lists no rule and no result: check that it ran "
+            "its rules (tools such as Trivy list only the rules that matched).",
+            (scan.item_id,),
+        )
+        for scan in facts.empty
+    ]
 
 
 def _gap_sentence(gaps: tuple[EvidenceGap, ...]) -> str:

@@ -90,7 +90,13 @@ def import_sarif(
             return ImportResult(item_id, False, 0)
         for run in document.runs:
             writer.add_sarif_run(
-                item_id, run.index, run.tool, run.tool_version, run.category, gates[run.index]
+                item_id,
+                run.index,
+                run.tool,
+                run.tool_version,
+                run.category,
+                gates[run.index],
+                run.rule_count,
             )
         rows = (
             (index, gates[index], finding)

@@ -43,11 +43,10 @@ from auditpack.evidence.model import (
     WorkflowVersion,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _CHUNK = 1 << 20
 _SCHEMA = Path(__file__).with_name("locker_schema.sql")
 # Schema 2 only added tables: a schema-1 locker is upgraded by running what follows this line.
-_SCHEMA_2_MARKER = "-- Added in schema 2"
 
 
 def to_db_time(moment: datetime | None) -> str | None:
@@ -119,16 +118,17 @@ class Locker:
         self.close()
 
     def _migrate(self) -> None:
+        """Bring a locker to this schema: the script is cumulative, each step after a marker."""
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
-        if version not in (0, 1):
+        if not 0 <= version < SCHEMA_VERSION:
             raise LockerError(
                 f"{self.root}: locker schema {version}, this auditpack reads {SCHEMA_VERSION}"
             )
         script = _SCHEMA.read_text(encoding="utf-8")
-        if version == 1:
-            script = script[script.index(_SCHEMA_2_MARKER) :]
+        if version > 0:
+            script = script[script.index(f"-- Added in schema {version + 1}") :]
         self._db.executescript(script)
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -332,10 +332,13 @@ class LockerWriter:
         tool_version: str | None,
         category: str | None,
         gate: GateId | None,
+        rule_count: int | None = None,
     ) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO sarif_runs VALUES (?, ?, ?, ?, ?, ?)",
-            (item_id, run_index, tool, tool_version, category, gate),
+            """INSERT OR REPLACE INTO sarif_runs
+                   (item_id, run_index, tool, tool_version, category, gate, rule_count)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (item_id, run_index, tool, tool_version, category, gate, rule_count),
         )
 
     def add_findings(self, item_id: int, rows: Iterable[tuple[int, GateId | None, Finding]]) -> int:

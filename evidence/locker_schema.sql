@@ -135,3 +135,7 @@ CREATE TABLE IF NOT EXISTS workflow_versions (
     item_id INTEGER NOT NULL REFERENCES items (id),
     PRIMARY KEY (repository, path, commit_sha)
 );
+
+-- Added in schema 3: how many rules each SARIF run says it ran (0 with no results: a scan
+-- that could not have found anything).
+ALTER TABLE sarif_runs ADD COLUMN rule_count INTEGER;

@@ -81,6 +81,12 @@ class SarifRun:
     result_count: int
     _catalogue: _Catalogue = field(default_factory=_Catalogue, repr=False, compare=False)
 
+    @property
+    def rule_count(self) -> int:
+        """Rules the tool says it ran: the driver's and its extensions'. Zero, with zero
+        results, means the scan could not have found anything."""
+        return len(self._catalogue.driver) + sum(len(rules) for rules in self._catalogue.extensions)
+
 
 @dataclass(frozen=True)
 class SarifDocument:

@@ -106,3 +106,24 @@ def test_gap_list_follows_the_article_order(assessment: Assessment) -> None:
     ]
     assert assessment.gaps[0].repositories == ("acme/infra",)
     assert "Trivy" in assessment.gaps[0].remediation
+
+
+def test_a_latest_scan_with_no_rule_is_pointed_out(tmp_path: Path, data_dir: Path) -> None:
+    """Semgrep OSS 1.66.2's empty output lists no rule and no result: it checked nothing."""
+    import os
+    import shutil
+
+    folder = tmp_path / "shop" / "runs" / "103"
+    folder.mkdir(parents=True)
+    sarif = folder / "semgrep.sarif"
+    shutil.copy(data_dir / "sarif/semgrep/semgrep_oss_1.66.2_empty.sarif", sarif)
+    os.utime(sarif, (1785747600, 1785747600))  # 2026-08-03 09:00 UTC: no invocation time
+    matrix = load_matrix()
+    with Locker.open(tmp_path / "locker") as locker:
+        collect_local(locker, matrix, tmp_path / "shop", Repository("acme/shop"))
+        gate = assess(locker, matrix, parse_period("2026-Q3")).gate("sast")
+    (note,) = [reason for reason in gate.reasons if "lists no rule" in reason.text]
+    assert note.text.startswith("The latest scan of acme/shop by Semgrep OSS lists no rule")
+    assert note.concern and len(note.item_ids) == 1
+    # Scanner output without run history: partially effective, whatever the note says
+    assert gate.status is Status.PARTIALLY_EFFECTIVE

@@ -1,4 +1,4 @@
-"""A schema-1 locker opened by this auditpack gains the workflow_versions table, nothing else."""
+"""An older locker opened by this auditpack gains what later schemas added, and loses nothing."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def test_a_schema_1_locker_is_upgraded_in_place(tmp_path: Path) -> None:
             item_id, _ = writer.add_item(item)
     with sqlite3.connect(tmp_path / "index.sqlite") as db:  # as schema 1 left it
         db.execute("DROP TABLE workflow_versions")
+        db.execute("ALTER TABLE sarif_runs DROP COLUMN rule_count")
         db.execute("PRAGMA user_version = 1")
     db.close()
 
@@ -37,14 +38,16 @@ def test_a_schema_1_locker_is_upgraded_in_place(tmp_path: Path) -> None:
 
         assert locker.workflow_versions() == [version]
         assert [i.sha256 for i in locker.items()] == [blob.sha256]
-        assert locker.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 2
+        assert locker.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 3
+        columns = [row["name"] for row in locker.query("PRAGMA table_info(sarif_runs)")]
+        assert columns[-1] == "rule_count"
 
 
 def test_a_locker_from_a_newer_auditpack_is_refused(tmp_path: Path) -> None:
     Locker.open(tmp_path).close()
     with sqlite3.connect(tmp_path / "index.sqlite") as db:
-        db.execute("PRAGMA user_version = 3")
+        db.execute("PRAGMA user_version = 4")
     db.close()
 
-    with pytest.raises(LockerError, match="locker schema 3, this auditpack reads 2"):
+    with pytest.raises(LockerError, match="locker schema 4, this auditpack reads 3"):
         Locker.open(tmp_path)
