@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from auditpack import __version__
-from auditpack.controls.results import Assessment, GateAssessment
+from auditpack.controls.results import Assessment, GateAssessment, RuntimeCoverage
 from auditpack.evidence.locker import Locker, Population
 from auditpack.evidence.model import EvidenceItem, Severity
 
@@ -243,6 +243,42 @@ def _gate_json(gate: GateAssessment) -> dict[str, Any]:
         "unblocked_breaches": gate.unblocked_breaches,
         "last_evidence_at": _time(gate.last_evidence_at),
         "items": list(gate.item_ids),
+        "weekly": [
+            {
+                "week_start": week.week_start.isoformat(),
+                "executions": week.executions,
+                "passed": week.passed,
+                "failed": week.failed,
+            }
+            for week in gate.weekly
+        ],
+        "runtime": None if gate.runtime is None else _runtime_json(gate.runtime),
+    }
+
+
+def _runtime_json(runtime: RuntimeCoverage) -> dict[str, Any]:
+    return {
+        "days_total": runtime.days_total,
+        "days_with_events": runtime.days_with_events,
+        "missing_days": [day.isoformat() for day in runtime.missing_days],
+        "alerts": runtime.events,
+        "heartbeats": runtime.heartbeats,
+        "last_seen": _time(runtime.last_seen),
+        "rules": [
+            {"rule": rule, "priority": priority, "alerts": count}
+            for rule, priority, count in runtime.rules
+        ],
+        "critical_and_error_alerts": [
+            {
+                "time": _time(event.time),
+                "priority": event.priority,
+                "rule": event.rule,
+                "hostname": event.hostname,
+                "output": event.output,
+                "item": event.item_id,
+            }
+            for event in runtime.serious_events
+        ],
     }
 
 

@@ -163,7 +163,12 @@ def test_demo_renders_a_pack_that_verifies(
     assert "Kestrel Payments (fictional)" in text
     assert "2026-08-14 to 2026-08-16" in text  # the days Falco was down
     assert "Hunter2Kestrel" not in text  # the password in a Falco command line
-    assert "Hunter2Kestrel" not in pdf.with_suffix(".json").read_text(encoding="utf-8")
+    figures = pdf.with_suffix(".json").read_text(encoding="utf-8")
+    assert "Hunter2Kestrel" not in figures
+    runtime = next(g for g in json.loads(figures)["gates"] if g["id"] == "runtime-detection")
+    # the generator leaves 2026-08-14..16 without any Falco event
+    assert runtime["runtime"]["missing_days"] == ["2026-08-14", "2026-08-15", "2026-08-16"]
+    assert runtime["runtime"]["days_with_events"] == 89
     with pikepdf.open(pdf) as document:
         embedded = {
             name: spec.get_file().read_bytes() for name, spec in document.attachments.items()
