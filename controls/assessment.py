@@ -237,7 +237,11 @@ def _gate_facts(locker: Locker, gate: Gate, evidence: _Evidence) -> _GateFacts:
         unblocked=_unblocked_breaches(gate, scans, findings, executions),
         outcomes=Counter(execution.execution.outcome for execution in executions),
         covered=tuple(sorted(covered)),
-        missing=tuple(repo for repo in evidence.active_repositories if repo not in covered),
+        missing=tuple(
+            repo
+            for repo in evidence.active_repositories
+            if repo not in covered and gate.applies(repo)
+        ),
         gaps=tuple(gap for gap in evidence.gaps if gap.gate == gate.id),
         open_counts=open_counts,
         suppressed=suppressed,

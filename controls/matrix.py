@@ -132,6 +132,12 @@ class Gate:
     mappings: tuple[Mapping, ...]
     secrets: bool = False
     runtime: bool = False
+    # Repositories the gate is expected in (all when None): an image scan is owed only by
+    # repositories that ship images, and one missing elsewhere is not a gap.
+    applies_to: re.Pattern[str] | None = None
+
+    def applies(self, repository: str) -> bool:
+        return _hit(self.applies_to, repository)
 
 
 @dataclass(frozen=True)
@@ -338,6 +344,7 @@ class _MatrixReader:
             "controls",
             "secrets",
             "runtime",
+            "applies_to",
         }
         self.only(fields, allowed, node, "a gate")
         gate_id = self.scalar(self.require(fields, "id", node, "a gate"), "gate id")
@@ -371,6 +378,11 @@ class _MatrixReader:
             mappings=self.mappings(self.require(fields, "controls", node, what), what, known),
             secrets=self.flag(fields.get("secrets"), f"{what} secrets"),
             runtime=self.flag(fields.get("runtime"), f"{what} runtime"),
+            applies_to=(
+                self.pattern(fields["applies_to"], f"{what} applies_to")
+                if "applies_to" in fields
+                else None
+            ),
         )
 
     def flag(self, node: yaml.Node | None, what: str) -> bool:

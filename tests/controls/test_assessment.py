@@ -127,3 +127,22 @@ def test_a_latest_scan_with_no_rule_is_pointed_out(tmp_path: Path, data_dir: Pat
     assert note.concern and len(note.item_ids) == 1
     # Scanner output without run history: partially effective, whatever the note says
     assert gate.status is Status.PARTIALLY_EFFECTIVE
+
+
+def test_a_gate_scoped_to_some_repositories_is_not_missing_elsewhere(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """With dependency scanning owed only by acme/shop, acme/infra is no longer a gap."""
+    from auditpack.controls.matrix import default_matrix_text, parse_matrix
+
+    text = default_matrix_text().replace(
+        "  - id: dependency-scan\n", "  - id: dependency-scan\n    applies_to: '^acme/shop$'\n"
+    )
+    matrix = parse_matrix(text, "scoped.yaml")
+    with Locker.open(tmp_path / "locker") as locker:
+        collect_local(locker, matrix, data_dir / "local/acme/shop", Repository("acme/shop"))
+        collect_local(locker, matrix, data_dir / "local/acme/infra")
+        gate = assess(locker, matrix, parse_period("2026-Q3")).gate("dependency-scan")
+    assert gate.repositories == ("acme/shop",)
+    assert gate.repositories_missing == ()
+    assert not any("did not run on" in reason.text for reason in gate.reasons)
