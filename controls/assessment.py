@@ -338,14 +338,14 @@ def _shortfalls(period: Period, facts: _GateFacts) -> list[Reason]:
         )
     if facts.gaps:
         reasons.append(Reason(_gap_sentence(facts.gaps)))
+    scanned, runs = _scanned_share(facts)
     if not facts.scans:
         reasons.append(
             Reason(
                 "The gate ran, but no scanner output (SARIF) was collected to show what it found."
             )
         )
-    elif _scanned_share(facts)[0] * 2 < _scanned_share(facts)[1]:
-        scanned, runs = _scanned_share(facts)
+    elif scanned * 2 < runs:
         reasons.append(
             Reason(
                 f"Scanner output was kept for {scanned} of the {runs} runs of the gate: for the "

@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,19 +25,20 @@ from auditpack.controls.period import Period
 from auditpack.evidence import actions
 from auditpack.evidence.importer import (
     Origin,
+    evidence_item,
     import_job_listing,
     import_run_listing,
     import_sarif,
 )
-from auditpack.evidence.locker import Locker, Population
+from auditpack.evidence.locker import Locker, Population, StoredBlob
 from auditpack.evidence.model import (
     EvidenceGap,
-    EvidenceItem,
     GapKind,
     GateExecution,
     ItemKind,
     Outcome,
     Repository,
+    Sha256,
 )
 from auditpack.evidence.progress import NoProgress, Progress
 from auditpack.evidence.sources.github_artifacts import UnsafeArchive, ZipLimits, sarif_entries
@@ -595,17 +596,8 @@ class GitHubCollector:
         self.remember(page)
 
     def add_item(self, origin: Origin, kind: ItemKind, sha256: str, size: int, note: str) -> None:
-        item = EvidenceItem(
-            sha256=sha256,  # type: ignore[arg-type]
-            kind=kind,
-            source=origin.source,
-            produced_at=origin.produced_at or origin.retrieved_at,
-            retrieved_at=origin.retrieved_at,
-            size=size,
-            repository=origin.repository,
-            run_id=origin.run_id,
-            note=note,
-        )
+        blob = StoredBlob(Sha256(sha256), size)
+        item = evidence_item(blob, kind, replace(origin, note=note), None, None, False)
         with self.locker.transaction() as writer:
             writer.add_item(item)
             writer.resolve_gaps(origin.source)

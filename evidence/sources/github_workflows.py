@@ -25,13 +25,12 @@ from auditpack.controls.matrix import ControlMatrix
 from auditpack.controls.period import Period
 from auditpack.evidence import actions
 from auditpack.evidence.errors import CollectionError
+from auditpack.evidence.importer import evidence_item
 from auditpack.evidence.model import (
-    EvidenceItem,
     GapKind,
     GateId,
     ItemKind,
     Repository,
-    Sha256,
     WorkflowRun,
     WorkflowVersion,
 )
@@ -400,17 +399,8 @@ class WorkflowFiles:
         self, repository: Repository, path: str, commit: WorkflowCommit, url: str, content: bytes
     ) -> None:
         blob = self.locker.store_bytes(content)
-        origin = self.collector.origin(url)
-        item = EvidenceItem(
-            sha256=Sha256(blob.sha256),
-            kind=ItemKind.WORKFLOW_FILE,
-            source=origin.source,
-            produced_at=commit.committed_at,
-            retrieved_at=origin.retrieved_at,
-            size=blob.size,
-            repository=repository,
-            note=f"{path} at {commit.sha}",
-        )
+        origin = self.collector.origin(url, repository=repository, note=f"{path} at {commit.sha}")
+        item = evidence_item(blob, ItemKind.WORKFLOW_FILE, origin, commit.committed_at, None, False)
         with self.locker.transaction() as writer:
             item_id, _ = writer.add_item(item)
             writer.resolve_gaps(item.source)
